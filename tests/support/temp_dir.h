@@ -1,0 +1,24 @@
+// A scratch directory under $TMPDIR (or /tmp) removed with everything below it, mounts
+// included, when the object goes away.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace gantry::testing {
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "gantry-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& child) const { return path_ / child; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace gantry::testing
