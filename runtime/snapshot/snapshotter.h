@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/base/env.h"
 #include "model/base/result.h"
 #include "runtime/sys/mount.h"
 
@@ -74,7 +75,7 @@ class Snapshotter {
   // Where the upper (writable) directory of an active snapshot is, and the directories of its
   // parent chain (top first); what a differ needs to turn the snapshot into a layer.
   struct Layout {
-    std::filesystem::path upper;               // the active directory itself for "copy"
+    std::filesystem::path upper;                // the active directory itself for "copy"
     std::vector<std::filesystem::path> lowers;  // committed parents, top first
     bool overlay_format = false;                // upper holds overlay whiteouts (overlay, fuse)
   };
@@ -82,8 +83,13 @@ class Snapshotter {
 };
 
 // Opens (creating when absent) the snapshotter of the backend under root.
-// backend: "copy", "overlay" or "fuse"; anything else is invalid_argument.
+// backend: "copy", "overlay" or "fuse"; anything else is invalid_argument. A root made by one
+// backend opened as another is failed_precondition; a root that another open snapshotter holds
+// is conflict (one owner at a time). Times (created_ns, updated_ns) come from env; the first
+// form uses the system's clock.
 Result<std::unique_ptr<Snapshotter>> open_snapshotter(std::string_view backend,
                                                       const std::filesystem::path& root);
+Result<std::unique_ptr<Snapshotter>> open_snapshotter(std::string_view backend,
+                                                      const std::filesystem::path& root, Env& env);
 
 }  // namespace gantry::runtime::snapshot
