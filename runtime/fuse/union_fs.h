@@ -1,0 +1,46 @@
+// UnionFs: the filesystem behind gantry-fuse, on libfuse's low-level API.
+//
+//   node      one name in the merged tree that the kernel holds (a FUSE inode id); it knows
+//             its parent and name (its path), the topmost layer holding it, and for a
+//             directory its dir layers (see layer_stack.h). Nodes are per path, so two
+//             hardlinks are two nodes that report the same st_ino.
+//   copy-up   before anything in a lower layer changes, it moves to the upper layer
+//             (copy_up.h), with the missing parent directories.
+//
+// Everything the kernel sees comes from the layers; the upper layer is written only through
+// this filesystem, so the kernel may cache long: entries and attributes of what comes from a
+// lower layer for a day, file pages across opens (keep_cache).
+#pragma once
+
+#include <memory>
+
+#include "runtime/fuse/layer_stack.h"
+
+struct fuse_lowlevel_ops;
+
+namespace gantry::runtime::fuse {
+
+struct UnionFsConfig {
+  bool writable = true;            // false: every change fails with EROFS
+  double lower_timeout_s = 86400;  // entry/attr cache time of what comes from lowers
+  double upper_timeout_s = 1;      // ... and of what lives in the upper layer
+};
+
+class UnionFs {
+ public:
+  UnionFs(LayerStack layers, UnionFsConfig config);
+  ~UnionFs();
+  UnionFs(const UnionFs&) = delete;
+  UnionFs& operator=(const UnionFs&) = delete;
+
+  // What fuse_session_new wants: the operations and their userdata.
+  static const fuse_lowlevel_ops& operations();
+  void* userdata();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gantry::runtime::fuse
