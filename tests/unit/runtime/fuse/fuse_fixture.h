@@ -187,7 +187,7 @@ inline std::string describe(const fs::path& root, const WalkOptions& o) {
       }
       std::sort(xs.begin(), xs.end());
       for (const auto& x : xs) line << " " << x;
-      lines[fs::relative(p, root).string()] = line.str();
+      lines[p.lexically_relative(root).string()] = line.str();
     }
   }
   std::string out;
