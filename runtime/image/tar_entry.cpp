@@ -1,6 +1,7 @@
 #include "runtime/image/tar_entry.h"
 
 #include <algorithm>
+#include <ostream>
 
 namespace gantry::runtime::image {
 
@@ -26,6 +27,10 @@ std::string_view to_string(EntryType type) {
       return "opaque";
   }
   return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& os, EntryType type) {
+  return os << to_string(type);
 }
 
 std::string_view parent_path(std::string_view path) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <string_view>
@@ -29,6 +30,7 @@ enum class EntryType {
 };
 
 std::string_view to_string(EntryType type);
+std::ostream& operator<<(std::ostream& os, EntryType type);
 
 struct TarEntry {
   std::string path;
