@@ -51,6 +51,10 @@ std::string_view to_string(EntryKind kind) {
   return "?";
 }
 
+std::ostream& operator<<(std::ostream& os, EntryKind kind) {
+  return os << to_string(kind);
+}
+
 Entry Entry::upsert(std::string path, Node node) {
   return Entry{EntryKind::upsert, std::move(path), node.normalized(), {}};
 }

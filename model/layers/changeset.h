@@ -25,6 +25,7 @@ inline constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 enum class EntryKind : uint8_t { upsert, hardlink, whiteout, opaque };
 
 std::string_view to_string(EntryKind kind);
+std::ostream& operator<<(std::ostream& os, EntryKind kind);
 
 struct Entry {
   EntryKind kind = EntryKind::upsert;
