@@ -80,6 +80,7 @@ Result<void> DirSnapshotter::open(std::string_view backend) {
     return errno_error(errno, "lock '" + lock.string() + "'");
   }
   GANTRY_ASSIGN_OR_RETURN(md_, Metadata::load(metadata_file(), backend));
+  if (!fs::exists(metadata_file(), ec)) GANTRY_TRY(md_.save(metadata_file()));  // claim the root
   return remove_orphans();
 }
 

@@ -1,5 +1,7 @@
 #include "runtime/snapshot/snapshotter.h"
 
+#include <ostream>
+
 #include "runtime/snapshot/dir_snapshotter.h"
 #include "runtime/sys/system_env.h"
 
@@ -16,6 +18,8 @@ std::string_view to_string(Kind kind) {
   }
   return "active";
 }
+
+std::ostream& operator<<(std::ostream& os, Kind kind) { return os << to_string(kind); }
 
 Result<std::unique_ptr<Snapshotter>> open_snapshotter(std::string_view backend,
                                                       const std::filesystem::path& root, Env& env) {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,7 @@ using sys::Mount;
 
 enum class Kind { active, view, committed };
 std::string_view to_string(Kind kind);
+std::ostream& operator<<(std::ostream& os, Kind kind);
 
 struct Info {
   std::string name;  // key or name
