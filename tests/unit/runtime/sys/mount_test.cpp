@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -56,6 +57,42 @@ int create_errno(const fs::path& p) {
   if (fd < 0) return errno;
   close(fd);
   return 0;
+}
+
+// A stand-in for gantry-fuse that keeps its contract (mount, write the pid file of a server
+// that exits once unmounted, exit 0) with a kernel bind mount and a watcher process.
+const char* const kFakeFuse = R"(#!/bin/sh
+set -e
+while [ $# -gt 1 ]; do
+  case "$1" in
+    -o) opts="$2"; shift 2;;
+    --pid-file) pidfile="$2"; shift 2;;
+    *) echo "unknown argument $1" >&2; exit 2;;
+  esac
+done
+upper=$(echo "$opts" | tr ',' '\n' | sed -n 's/^upperdir=//p')
+[ -n "$upper" ] || { echo "no upperdir in '$opts'" >&2; exit 3; }
+mount --bind "$upper" "$1"
+setsid sh -c 'while mountpoint -q "$2"; do sleep 0.02; done' fake "$pidfile" "$1" \
+  </dev/null >/dev/null 2>&1 &
+echo $! > "$pidfile"
+)";
+
+// Whether pid is a live process (a zombie that nobody reaped yet has exited).
+bool running(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
+}
+
+fs::path install_fake_fuse(const testing::TempDir& tmp) {
+  fs::path bin = tmp / "gantry-fuse";
+  write_file(bin, kFakeFuse);
+  fs::permissions(bin, fs::perms::owner_all);
+  setenv("GANTRY_FUSE_BIN", bin.c_str(), 1);
+  return bin;
 }
 
 }  // namespace
@@ -160,4 +197,48 @@ BOOST_AUTO_TEST_CASE(unmount_of_a_plain_directory_fails) {
   auto r = unmount(tmp.path());
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().kind() == ErrorKind::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(fuse_mount_runs_the_program_and_unmount_waits_for_its_server) {
+  if (!testing::require_root() || !testing::require_program("mountpoint")) return;
+  testing::TempDir tmp;
+  install_fake_fuse(tmp);
+  for (auto d : {"u", "mnt"}) fs::create_directories(tmp / d);
+  write_file(tmp / "u" / "a", "upper");
+  auto r =
+      mount_all({{"fuse.gantry", "gantry", {"lowerdir=/x:/y", "upperdir=" + (tmp / "u").string()}}},
+                tmp / "mnt");
+  unsetenv("GANTRY_FUSE_BIN");
+  BOOST_REQUIRE_MESSAGE(r, why(r));
+  BOOST_TEST(read_file(tmp / "mnt" / "a") == "upper");
+  fs::path pid_dir = "/run/gantry/fuse";
+  int pid_files = 0;
+  pid_t server = 0;
+  for (const auto& e : fs::directory_iterator(pid_dir)) {
+    std::ifstream(e.path()) >> server;
+    ++pid_files;
+  }
+  BOOST_REQUIRE(pid_files >= 1);
+  BOOST_REQUIRE(unmount(tmp / "mnt"));
+  BOOST_TEST(!is_mount_point(tmp / "mnt"));
+  if (pid_files == 1) {
+    BOOST_TEST(!running(server));       // the server is gone
+    BOOST_TEST(fs::is_empty(pid_dir));  // and so is its pid file
+  }
+}
+
+BOOST_AUTO_TEST_CASE(fuse_program_failure_is_reported_and_nothing_mounted) {
+  if (!testing::require_root()) return;
+  testing::TempDir tmp;
+  install_fake_fuse(tmp);
+  fs::create_directories(tmp / "src");
+  fs::create_directories(tmp / "mnt");
+  auto r =
+      mount_all({{"bind", (tmp / "src").string(), {}}, {"fuse.gantry", "gantry", {"lowerdir=/x"}}},
+                tmp / "mnt");
+  unsetenv("GANTRY_FUSE_BIN");
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().kind() == ErrorKind::unavailable);
+  BOOST_TEST(r.error().message().find("no upperdir") != std::string::npos, r.error().message());
+  BOOST_TEST(!is_mount_point(tmp / "mnt"));
 }
