@@ -19,7 +19,9 @@ std::string_view to_string(Kind kind) {
   return "active";
 }
 
-std::ostream& operator<<(std::ostream& os, Kind kind) { return os << to_string(kind); }
+std::ostream& operator<<(std::ostream& os, Kind kind) {
+  return os << to_string(kind);
+}
 
 Result<std::unique_ptr<Snapshotter>> open_snapshotter(std::string_view backend,
                                                       const std::filesystem::path& root, Env& env) {
