@@ -442,7 +442,8 @@ Result<std::variant<ImageManifest, ImageIndex>> parse_manifest_or_index(std::str
   GANTRY_ASSIGN_OR_RETURN(json j, parse_json(text, "manifest or index"));
   GANTRY_TRY(check_not_ambiguous(Reader("manifest or index"), j));
   bool is_index = false;
-  if (const json* mt = Reader::find(j, "mediaType"); mt != nullptr && mt->is_string()) {
+  const json* mt = Reader::find(j, "mediaType");
+  if (mt != nullptr && mt->is_string() && !mt->get<std::string>().empty()) {
     is_index = media_types::is_index(mt->get<std::string>());
   } else {
     is_index = j.contains("manifests");
