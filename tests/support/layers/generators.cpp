@@ -75,12 +75,13 @@ Node gen_node(const TreeGenOptions& o, bool allow_dir = true) {
       n.content = *rc::gen::element(0, 1, 2) == 0 ? gen_bytes(1200) : "x";
       break;
     case NodeType::symlink:
+      if (!o.symlink_any_mode) n.mode = 0777;
       n.target = *rc::gen::element<std::string>("a", "../../etc/passwd", "/", "/etc/shadow",
                                                 "dir/f.txt", "nowhere", std::string(150, 'l'));
       break;
     case NodeType::char_device:
     case NodeType::block_device:
-      n.major = o.odd_numbers && *rc::gen::inRange(0, 3) == 0 ? 300000 : *rc::gen::inRange(0, 256);
+      n.major = o.odd_numbers && *rc::gen::inRange(0, 3) == 0 ? 300000 : *rc::gen::inRange(1, 256);
       n.minor = o.odd_numbers && *rc::gen::inRange(0, 3) == 0 ? 5000000 : *rc::gen::inRange(0, 256);
       break;
     default:

@@ -12,10 +12,11 @@
 namespace gantry::testing::layers {
 
 struct TreeGenOptions {
-  bool devices = false;         // char/block devices (materializing them needs root)
-  bool symlink_xattrs = false;  // Linux refuses user.* xattrs on symlinks
-  bool long_names = false;      // names up to 120 bytes, paths over 100 bytes
-  bool odd_numbers = false;     // uids, gids, device numbers >= 2^18, mtimes outside ustar
+  bool devices = false;          // char/block devices (materializing them needs root)
+  bool symlink_xattrs = false;   // Linux refuses user.* xattrs on symlinks
+  bool long_names = false;       // names up to 120 bytes, paths over 100 bytes
+  bool odd_numbers = false;      // uids, gids, device numbers >= 2^18, mtimes outside ustar
+  bool symlink_any_mode = true;  // false: symlinks are 0777, as Linux makes them
   int max_steps = 25;
 };
 
