@@ -198,14 +198,15 @@ Result<ParentAndName> open_parent_in_root(int root_fd, std::string_view relpath,
   }
   ParentAndName out;
   out.name = std::string(comps.back());
-  if (!use_openat2()) {
+  auto walk_parent = [&]() -> Result<ParentAndName> {
     Walk walk(root_fd);
     std::string parent = join(comps, comps.size() - 1);
     GANTRY_TRY(walk.run(parent, false, true, create_missing_parents, created_dirs));
     out.dir = walk.take_current();
     if (!out.dir) return errno_error(errno, "dup root fd");
-    return out;
-  }
+    return std::move(out);
+  };
+  if (!use_openat2()) return walk_parent();
   constexpr int kDirFlags = O_RDONLY | O_DIRECTORY;
   std::string parent = join(comps, comps.size() - 1);
   int fd = openat2_in_root(root_fd, parent, kDirFlags, 0);
@@ -231,6 +232,9 @@ Result<ParentAndName> open_parent_in_root(int root_fd, std::string_view relpath,
         return errno_error(errno, "create directory " + q(prefix) + " in root");
       }
       next = openat2_in_root(root_fd, prefix, kDirFlags, 0);
+      // Still missing although something is there: a symlink to a missing directory. The
+      // walk creates along the symlink's target (inside the root), as tar and containerd do.
+      if (next < 0 && errno == ENOENT && !made) return walk_parent();
       if (next >= 0 && made) {
         fchmod(next, 0755);
         if (created_dirs) created_dirs->push_back(prefix);
