@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -50,6 +52,15 @@ void raise_read_ahead(const std::filesystem::path& mountpoint) {
   out << kReadAheadKib << "\n";
 }
 
+// Cached fds of open nodes need room; the soft limit is often far below the hard one.
+void raise_fd_limit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 struct Session {
   fuse_session* se = nullptr;
   bool mounted = false;
@@ -87,8 +98,13 @@ Result<Role> serve(const Options& given) {
   opts.mountpoint = std::filesystem::absolute(opts.mountpoint);
   GANTRY_ASSIGN_OR_RETURN(LayerStack layers, LayerStack::open(opts.upper, opts.lowers));
   ::umask(0);  // modes arrive with the caller's umask applied
+  raise_fd_limit();
   UnionFsConfig config;
   config.writable = opts.writable();
+  // GANTRY_FUSE_OPEN=1 brings OPEN/RELEASE round trips back (for measuring their cost).
+  if (const char* e = std::getenv("GANTRY_FUSE_OPEN"); e != nullptr && std::string(e) == "1") {
+    config.zero_message_open = false;
+  }
   UnionFs fs(std::move(layers), config);
 
   std::string o = mount_options(opts);

@@ -12,6 +12,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -33,6 +35,11 @@ struct Node {
   mode_t type = 0;
   std::vector<int> dir_layers;
   std::unordered_map<std::string, Node*> children;
+  // I/O without OPEN requests (zero-message opens): one fd per node, in an LRU unless pinned.
+  std::shared_ptr<UniqueFd> fd;
+  int fd_layer = -1;
+  bool fd_pinned = false;
+  std::list<Node*>::iterator lru;
 };
 
 // What an operation needs of a node, copied out under the tree lock.
@@ -80,6 +87,8 @@ struct UnionFs::Impl {
   UnionFsConfig config;
   std::mutex tree_mu;   // the node tree: parents, names, layers, children, lookup counts
   std::mutex upper_mu;  // changes to the upper layer, one at a time; taken before tree_mu
+  std::mutex fd_mu;     // Node::fd*, fd_lru; taken after tree_mu
+  std::list<Node*> fd_lru;
   Node root;
 
   Impl(LayerStack l, UnionFsConfig c) : layers(std::move(l)), config(c) {
@@ -156,9 +165,83 @@ struct UnionFs::Impl {
         auto it = p->children.find(n->name);
         if (it != p->children.end() && it->second == n) p->children.erase(it);
       }
+      drop_fd(n);
       delete n;
       if (p == nullptr) break;
       n = p;
+    }
+  }
+
+  // ---- fds of nodes (zero-message opens) ------------------------------------------------
+
+  void drop_fd(Node* n) {
+    std::lock_guard lock(fd_mu);
+    if (n->fd && !n->fd_pinned) fd_lru.erase(n->lru);
+    n->fd.reset();
+    n->fd_pinned = false;
+  }
+
+  // The fd for reads and writes of a node that the kernel opened without asking us: the lower
+  // file read-only, or the upper file read-write (copied up first when for_write).
+  Result<std::shared_ptr<UniqueFd>> node_fd(Node* n, bool for_write) {
+    if (for_write) {
+      if (!config.writable) return errno_error(EROFS, "read-only");
+      std::lock_guard upper(upper_mu);
+      GANTRY_TRY(ensure_upper(view(n), true));
+    }
+    NodeView v = view(n);
+    {
+      std::lock_guard lock(fd_mu);
+      if (n->fd && (n->fd_layer == v.layer || n->fd_pinned)) {
+        if (!n->fd_pinned) fd_lru.splice(fd_lru.begin(), fd_lru, n->lru);
+        return n->fd;
+      }
+    }
+    if (!v.attached) return errno_error(ESTALE, "removed file");
+    int flags = O_CLOEXEC | O_NOFOLLOW | (v.layer == 0 ? O_RDWR : O_RDONLY | O_NOATIME);
+    int fd = ::openat(layers.fd(v.layer), at_path(v.path), flags);
+    if (fd < 0 && errno == EPERM)
+      fd = ::openat(layers.fd(v.layer), at_path(v.path), flags & ~O_NOATIME);
+    if (fd < 0) return errno_error(errno, "open '" + v.path + "'");
+    auto shared = std::make_shared<UniqueFd>(fd);
+    std::lock_guard lock(fd_mu);
+    if (n->fd && !n->fd_pinned) fd_lru.erase(n->lru);
+    n->fd = shared;
+    n->fd_layer = v.layer;
+    if (!n->fd_pinned) {
+      fd_lru.push_front(n);
+      n->lru = fd_lru.begin();
+    }
+    while (fd_lru.size() > config.max_cached_fds) {
+      Node* old = fd_lru.back();
+      fd_lru.pop_back();
+      old->fd.reset();
+    }
+    return shared;
+  }
+
+  // The fd kept for a file that lost its name, and its layer.
+  std::shared_ptr<UniqueFd> pinned_fd(Node* n, int& layer) {
+    std::lock_guard lock(fd_mu);
+    if (!n->fd_pinned) return nullptr;
+    layer = n->fd_layer;
+    return n->fd;
+  }
+
+  // Before a regular file loses its name, keep its fd open so that I/O on it still works.
+  void pin_fd(Node* parent, const std::string& name) {
+    Node* n = nullptr;
+    {
+      std::lock_guard lock(tree_mu);
+      auto it = parent->children.find(name);
+      if (it == parent->children.end() || it->second->type != S_IFREG) return;
+      n = it->second;
+    }
+    if (!node_fd(n, false)) return;
+    std::lock_guard lock(fd_mu);
+    if (n->fd && !n->fd_pinned) {
+      fd_lru.erase(n->lru);
+      n->fd_pinned = true;
     }
   }
 
@@ -432,6 +515,11 @@ struct UnionFs::Impl {
         fuse_reply_err(req, errno);
         return;
       }
+    } else if (auto fd = pinned_fd(v.node, layer)) {
+      if (::fstat(fd->get(), &st) != 0) {
+        fuse_reply_err(req, errno);
+        return;
+      }
     } else {
       fuse_reply_err(req, ENOENT);
       return;
@@ -594,6 +682,7 @@ struct UnionFs::Impl {
     }
     bool in_lower = lower_has(p, rel, false);
     int up = layers.fd(0);
+    if (!is_dir) pin_fd(pn, name);
     if (r.layer == 0) {
       if (is_dir) clear_whiteouts(rel);
       if (::unlinkat(up, rel.c_str(), is_dir ? AT_REMOVEDIR : 0) != 0) {
@@ -692,6 +781,7 @@ struct UnionFs::Impl {
       return;
     }
     remove_upper_whiteout(dst_rel);
+    if (dst.exists && !src_dir) pin_fd(npn, new_name);
     int up = layers.fd(0);
     if (dst.exists && dst.layer != 0) flags &= ~static_cast<unsigned int>(RENAME_NOREPLACE);
     if (::renameat2(up, src_rel.c_str(), up, dst_rel.c_str(), flags) != 0) {
@@ -958,12 +1048,18 @@ UnionFs::Impl* impl(fuse_req_t req) {
   return static_cast<UnionFs::Impl*>(fuse_req_userdata(req));
 }
 
-void op_init(void*, fuse_conn_info* conn) {
+void op_init(void* userdata, fuse_conn_info* conn) {
+  auto* fs = static_cast<UnionFs::Impl*>(userdata);
   auto want = [conn](unsigned cap) {
     if (conn->capable & cap) conn->want |= cap;
   };
   want(FUSE_CAP_ASYNC_READ);
-  want(FUSE_CAP_ATOMIC_O_TRUNC);
+  // With zero-message opens the kernel would truncate on open without telling us.
+  if (fs->config.zero_message_open) {
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+  } else {
+    want(FUSE_CAP_ATOMIC_O_TRUNC);
+  }
   want(FUSE_CAP_EXPORT_SUPPORT);
   want(FUSE_CAP_SPLICE_WRITE);
   want(FUSE_CAP_SPLICE_MOVE);
@@ -1038,7 +1134,12 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* 
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  impl(req)->open(req, ino, fi);
+  auto* fs = impl(req);
+  if (fs->config.zero_message_open) {
+    fuse_reply_err(req, ENOSYS);  // the kernel stops sending OPEN and RELEASE for files
+    return;
+  }
+  fs->open(req, ino, fi);
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -1046,20 +1147,46 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   impl(req)->create(req, parent, name, mode, fi);
 }
 
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  auto* f = reinterpret_cast<OpenFile*>(fi->fh);
+// The fd behind a request: the open file's, or the node's with zero-message opens.
+std::shared_ptr<UniqueFd> io_fd(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, bool for_write,
+                                int& err) {
+  if (fi != nullptr && fi->fh != 0) {
+    auto* f = reinterpret_cast<OpenFile*>(fi->fh);
+    return std::shared_ptr<UniqueFd>(std::shared_ptr<UniqueFd>(), &f->fd);  // not owned
+  }
+  auto* fs = impl(req);
+  auto r = fs->node_fd(fs->node(ino), for_write);
+  if (!r) {
+    err = err_of(r.error());
+    return nullptr;
+  }
+  return *std::move(r);
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  int err = 0;
+  auto fd = io_fd(req, ino, fi, false, err);
+  if (!fd) {
+    fuse_reply_err(req, err);
+    return;
+  }
   fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
   buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  buf.buf[0].fd = f->fd.get();
+  buf.buf[0].fd = fd->get();
   buf.buf[0].pos = off;
   fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
-  auto* f = reinterpret_cast<OpenFile*>(fi->fh);
+void op_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  int err = 0;
+  auto fd = io_fd(req, ino, fi, true, err);
+  if (!fd) {
+    fuse_reply_err(req, err);
+    return;
+  }
   fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
   out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  out.buf[0].fd = f->fd.get();
+  out.buf[0].fd = fd->get();
   out.buf[0].pos = off;
   ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
   if (n < 0) {
@@ -1070,17 +1197,22 @@ void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
 }
 
 void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
-  fuse_reply_err(req, 0);
+  fuse_reply_err(req, ENOSYS);  // nothing is buffered here; the kernel stops asking
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<OpenFile*>(fi->fh);
+  if (fi->fh != 0) delete reinterpret_cast<OpenFile*>(fi->fh);
   fuse_reply_err(req, 0);
 }
 
-void op_fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
-  int fd = reinterpret_cast<OpenFile*>(fi->fh)->fd.get();
-  int rc = datasync ? ::fdatasync(fd) : ::fsync(fd);
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  int err = 0;
+  auto fd = io_fd(req, ino, fi, false, err);
+  if (!fd) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  int rc = datasync ? ::fdatasync(fd->get()) : ::fsync(fd->get());
   fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 
@@ -1130,9 +1262,15 @@ void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
   impl(req)->access(req, ino, mask);
 }
 
-void op_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_file_info* fi) {
-  int fd = reinterpret_cast<OpenFile*>(fi->fh)->fd.get();
-  int rc = ::fallocate(fd, mode, off, len);
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                  fuse_file_info* fi) {
+  int err = 0;
+  auto fd = io_fd(req, ino, fi, true, err);
+  if (!fd) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  int rc = ::fallocate(fd->get(), mode, off, len);
   fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 

@@ -12,6 +12,7 @@
 // lower layer for a day, file pages across opens (keep_cache).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "runtime/fuse/layer_stack.h"
@@ -24,6 +25,11 @@ struct UnionFsConfig {
   bool writable = true;            // false: every change fails with EROFS
   double lower_timeout_s = 86400;  // entry/attr cache time of what comes from lowers
   double upper_timeout_s = 1;      // ... and of what lives in the upper layer
+  // The kernel opens files without asking (no OPEN/RELEASE round trips per file); reads and
+  // writes then use one fd per node, at most max_cached_fds of them open at a time. A file
+  // is copied up at its first write or truncation rather than at an open for writing.
+  bool zero_message_open = true;
+  size_t max_cached_fds = 4096;
 };
 
 class UnionFs {

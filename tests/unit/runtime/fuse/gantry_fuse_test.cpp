@@ -287,5 +287,34 @@ BOOST_AUTO_TEST_CASE(create_symlink_mknod_in_upper) {
   BOOST_TEST(a.st_nlink == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(open_files_survive_unlink_and_truncating_open_copies_up) {
+  if (!require_fuse()) return;
+  Layers L;
+  write_file(L.l3 / "keep", "still readable");
+  write_file(L.l3 / "trunc", "long lower content");
+  write_file(L.upper / "up", "upper data");
+  FuseMount m(L.dir.path(), L.options(), L.mnt);
+  BOOST_REQUIRE_MESSAGE(m.ok(), m.result().err);
+  int keep = ::open((L.mnt / "keep").c_str(), O_RDONLY);
+  int up = ::open((L.mnt / "up").c_str(), O_RDWR);
+  BOOST_REQUIRE(keep >= 0);
+  BOOST_REQUIRE(up >= 0);
+  BOOST_TEST(errno_of(::unlink((L.mnt / "keep").c_str())) == 0);
+  BOOST_TEST(errno_of(::unlink((L.mnt / "up").c_str())) == 0);
+  char buf[64] = {};
+  BOOST_TEST(::pread(keep, buf, sizeof buf, 0) == 14);
+  BOOST_TEST(std::string(buf) == "still readable");
+  BOOST_TEST(::pwrite(up, "UPPER", 5, 0) == 5);
+  std::memset(buf, 0, sizeof buf);
+  BOOST_TEST(::pread(up, buf, sizeof buf, 0) == 10);
+  BOOST_TEST(std::string(buf) == "UPPER data");
+  ::close(keep);
+  ::close(up);
+  write_file(L.mnt / "trunc", "short");  // open with O_TRUNC
+  BOOST_TEST(read_file(L.mnt / "trunc") == "short");
+  BOOST_TEST(read_file(L.upper / "trunc") == "short");
+  BOOST_TEST(read_file(L.l3 / "trunc") == "long lower content");
+}
+
 }  // namespace
 }  // namespace gantry::testing::fuse
