@@ -136,7 +136,7 @@ std::string shortened_name(std::string_view src, const char* insert) {
   suffix_len -= insert_len;
   if (fe > fn + suffix_len) fe = fn + suffix_len;
   suffix_len -= fe - fn;
-  size_t pe = std::min<size_t>(155, fn);
+  size_t pe = std::min<size_t>(154, fn);  // 3.6.2 keeps one byte less than its old source
   while (pe > 0 && src[pe] != '/') --pe;
   if (pe < fn && src[pe] == '/') ++pe;
   size_t se = std::min(pe + suffix_len, fn);
