@@ -435,7 +435,8 @@ Result<void> Applier::directory(struct archive_entry* e, const std::string& path
     // The entry's metadata replaces the old one: drop xattrs that it does not carry.
     GANTRY_ASSIGN_OR_RETURN_CTX(auto old, sys::list_xattrs_at(pn.dir.get(), pn.name),
                                 entry_context(raw));
-    for (const auto& [k, v] : old) {
+    for (const auto& old_kv : old) {
+      const std::string& k = old_kv.first;
       bool ours = k.starts_with("user.") || (overlay() && k == kOverlayOpaque);
       bool kept = std::any_of(m.xattrs.begin(), m.xattrs.end(),
                               [&](const auto& kv) { return kv.first == k; });
