@@ -57,6 +57,11 @@ class UnionSnapshotter final : public DirSnapshotter {
     if (active) options.push_back("upperdir=" + place.fs().string());
     if (kernel()) {
       if (active) options.push_back("workdir=" + place.work().string());
+      // The differ reads the upper directory in overlay's plain format: no index, no
+      // redirects, no metadata-only copy-ups, whatever the module's defaults are.
+      for (const char* o : {"index=off", "redirect_dir=off", "metacopy=off"}) {
+        options.push_back(o);
+      }
       return {Mount{"overlay", "overlay", options}};
     }
     return {Mount{"fuse.gantry", "gantry", options}};
