@@ -72,6 +72,8 @@ Result<std::vector<image::ApplyResult>> flatten_image(const image::OciLayout& la
     return Error(ErrorKind::already_exists, "unpack target '" + dir.string() + "' exists");
   }
   fs::path abs = fs::absolute(dir);
+  fs::create_directories(abs.parent_path(), ec);
+  if (ec) return errno_error(ec.value(), "create '" + abs.parent_path().string() + "'");
   std::string tmpl = abs.parent_path().string() + "/." + abs.filename().string() + ".unpack-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
