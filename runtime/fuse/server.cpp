@@ -27,7 +27,7 @@ namespace {
 
 // Read-ahead the kernel does on our mount, in KiB. FUSE caps it at the bdi default (128 KiB)
 // at mount time; raising it afterwards lets big sequential reads arrive in 1 MiB requests.
-constexpr int kReadAheadKib = 1024;
+int read_ahead_kib = 1024;
 
 Result<void> write_pid_file(const std::filesystem::path& path, pid_t pid) {
   std::string tmp = path.string() + ".tmp";
@@ -49,7 +49,7 @@ void raise_read_ahead(const std::filesystem::path& mountpoint) {
   std::string p = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
                   std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
   std::ofstream out(p);
-  out << kReadAheadKib << "\n";
+  out << read_ahead_kib << "\n";
 }
 
 // Cached fds of open nodes need room; the soft limit is often far below the hard one.
@@ -104,6 +104,15 @@ Result<Role> serve(const Options& given) {
   // GANTRY_FUSE_OPEN=1 brings OPEN/RELEASE round trips back (for measuring their cost).
   if (const char* e = std::getenv("GANTRY_FUSE_OPEN"); e != nullptr && std::string(e) == "1") {
     config.zero_message_open = false;
+  }
+  if (const char* e = std::getenv("GANTRY_FUSE_SPLICE"); e != nullptr && std::string(e) == "0") {
+    config.splice = false;
+  }
+  if (const char* e = std::getenv("GANTRY_FUSE_BACKGROUND"); e != nullptr) {
+    config.max_background = static_cast<unsigned>(std::atoi(e));
+  }
+  if (const char* e = std::getenv("GANTRY_FUSE_RA_KB"); e != nullptr) {
+    read_ahead_kib = std::atoi(e);
   }
   UnionFs fs(std::move(layers), config);
 

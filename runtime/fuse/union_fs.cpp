@@ -1061,9 +1061,13 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     want(FUSE_CAP_ATOMIC_O_TRUNC);
   }
   want(FUSE_CAP_EXPORT_SUPPORT);
-  want(FUSE_CAP_SPLICE_WRITE);
-  want(FUSE_CAP_SPLICE_MOVE);
-  want(FUSE_CAP_SPLICE_READ);
+  if (fs->config.splice) {
+    want(FUSE_CAP_SPLICE_WRITE);
+    want(FUSE_CAP_SPLICE_MOVE);
+    want(FUSE_CAP_SPLICE_READ);
+  } else {
+    conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_SPLICE_READ);
+  }
   want(FUSE_CAP_READDIRPLUS);
   want(FUSE_CAP_PARALLEL_DIROPS);
   want(FUSE_CAP_CACHE_SYMLINKS);
@@ -1071,8 +1075,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   // Layers do not change under us: the kernel needs no invalidation on mtime changes.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
-  conn->max_background = 64;
-  conn->congestion_threshold = 48;
+  conn->max_background = fs->config.max_background;
+  conn->congestion_threshold = fs->config.max_background * 3 / 4;
   conn->time_gran = 1;
 }
 
