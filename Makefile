@@ -34,7 +34,7 @@ bench: build
 fuzz: deps
 	cmake -S . -B build-fuzz -G Ninja -DGANTRY_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
-	cmake --build build-fuzz -j $(JOBS)
+	cmake --build build-fuzz -j $(JOBS) --target fuzzers
 	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 format:
