@@ -111,6 +111,9 @@ Result<Role> serve(const Options& given) {
   if (const char* e = std::getenv("GANTRY_FUSE_BACKGROUND"); e != nullptr) {
     config.max_background = static_cast<unsigned>(std::atoi(e));
   }
+  if (const char* e = std::getenv("GANTRY_FUSE_PREFETCH"); e != nullptr) {
+    config.prefetch_files = static_cast<size_t>(std::atoi(e));
+  }
   if (const char* e = std::getenv("GANTRY_FUSE_RA_KB"); e != nullptr) {
     read_ahead_kib = std::atoi(e);
   }

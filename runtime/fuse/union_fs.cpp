@@ -10,9 +10,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "runtime/fuse/copy_up.h"
+#include "runtime/fuse/prefetcher.h"
 
 namespace gantry::runtime::fuse {
 namespace {
@@ -40,6 +43,9 @@ struct Node {
   int fd_layer = -1;
   bool fd_pinned = false;
   std::list<Node*>::iterator lru;
+  // Directories: the lower regular files in readdir order, and how far prefetching has gone.
+  std::shared_ptr<const std::vector<std::pair<std::string, int>>> scan;
+  size_t prefetched_to = 0;
 };
 
 // What an operation needs of a node, copied out under the tree lock.
@@ -90,6 +96,7 @@ struct UnionFs::Impl {
   std::mutex fd_mu;     // Node::fd*, fd_lru; taken after tree_mu
   std::list<Node*> fd_lru;
   Node root;
+  Prefetcher prefetcher{4u << 20};
 
   Impl(LayerStack l, UnionFsConfig c) : layers(std::move(l)), config(c) {
     root.layer = layers.has_upper() ? 0 : 1;
@@ -203,6 +210,7 @@ struct UnionFs::Impl {
     if (fd < 0 && errno == EPERM)
       fd = ::openat(layers.fd(v.layer), at_path(v.path), flags & ~O_NOATIME);
     if (fd < 0) return errno_error(errno, "open '" + v.path + "'");
+    if (v.layer != 0) prefetch_after(n);
     auto shared = std::make_shared<UniqueFd>(fd);
     std::lock_guard lock(fd_mu);
     if (n->fd && !n->fd_pinned) fd_lru.erase(n->lru);
@@ -218,6 +226,42 @@ struct UnionFs::Impl {
       old->fd.reset();
     }
     return shared;
+  }
+
+  // The first read of a lower file: read ahead the files that follow it in its directory.
+  void prefetch_after(Node* n) {
+    if (config.prefetch_files == 0) return;
+    std::map<int, Prefetcher::Job> jobs;
+    {
+      std::lock_guard lock(tree_mu);
+      Node* dir = n->parent;
+      if (dir == nullptr || !dir->scan) return;
+      const auto& scan = *dir->scan;
+      size_t i = dir->prefetched_to;
+      // Usually the reader is at the edge of what was prefetched; look a little around it.
+      size_t at = scan.size();
+      size_t back = config.prefetch_files + 8;
+      for (size_t k = i > back ? i - back : 0; k < scan.size() && k < i + 64; ++k) {
+        if (scan[k].first == n->name) {
+          at = k;
+          break;
+        }
+      }
+      if (at == scan.size()) return;
+      size_t from = std::max(at + 1, dir->prefetched_to);
+      size_t to = std::min(scan.size(), at + 1 + config.prefetch_files);
+      if (from >= to) return;
+      // Prefetch in batches: the next half window only once the reader gets close.
+      if (from > at + 1 + config.prefetch_files / 2) return;
+      std::string dir_path = path_locked(dir);
+      for (size_t k = from; k < to; ++k) {
+        auto& job = jobs[scan[k].second];
+        job.layer_fd = layers.fd(scan[k].second);
+        job.paths.push_back(join(dir_path, scan[k].first));
+      }
+      dir->prefetched_to = to;
+    }
+    for (auto& [layer, job] : jobs) prefetcher.submit(std::move(job));
   }
 
   // The fd kept for a file that lost its name, and its layer.
@@ -879,6 +923,16 @@ struct UnionFs::Impl {
     }
     auto* d = new OpenDir;
     d->entries = list(v.dir_layers, v.path);
+    if (config.prefetch_files > 0) {
+      auto scan = std::make_shared<std::vector<std::pair<std::string, int>>>();
+      for (const auto& e : d->entries) {
+        if (e.type == DT_REG && e.layer != 0) scan->emplace_back(e.name, e.layer);
+      }
+      std::lock_guard lock(tree_mu);
+      Node* dn = node(ino);
+      dn->scan = std::move(scan);
+      dn->prefetched_to = 0;
+    }
     fi->fh = reinterpret_cast<uint64_t>(d);
     bool lower_only = v.dir_layers.empty() || v.dir_layers[0] != 0;
     fi->cache_readdir = lower_only;

@@ -30,6 +30,9 @@ struct UnionFsConfig {
   // is copied up at its first write or truncation rather than at an open for writing.
   bool zero_message_open = true;
   size_t max_cached_fds = 4096;
+  // On the first read of a lower file, read ahead this many of the files after it in its
+  // directory (0: off); see prefetcher.h.
+  size_t prefetch_files = 32;
   bool splice = true;            // move file data to /dev/fuse with splice
   unsigned max_background = 64;  // async requests (read-ahead) the kernel keeps in flight
 };
