@@ -943,7 +943,8 @@ struct UnionFs::Impl {
   void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
                bool plus) {
     auto* d = reinterpret_cast<OpenDir*>(fi->fh);
-    std::lock_guard dir_lock(d->mu);
+    // The reply lets the kernel release the directory at once: unlock before replying.
+    std::unique_lock dir_lock(d->mu);
     Node* dn = node(ino);
     NodeView v = view(dn);
     std::vector<char> buf(size);
@@ -991,6 +992,7 @@ struct UnionFs::Impl {
       if (need > rem) break;
       used += need;
     }
+    dir_lock.unlock();
     fuse_reply_buf(req, buf.data(), used);
   }
 
