@@ -518,7 +518,11 @@ Result<UniqueFd> Applier::copy_up(const std::string& path) {
 
 Result<void> Applier::hardlink(const std::string& path, std::string_view raw,
                                std::string_view target_raw) {
-  GANTRY_ASSIGN_OR_RETURN(std::string target, clean_name(target_raw, "hardlink target"));
+  auto cleaned = clean_name(target_raw, "hardlink target");
+  if (!cleaned) {
+    return bad_entry(raw, "hardlink target '" + shown(target_raw) + "' escapes the root ('..')");
+  }
+  std::string target = std::move(cleaned).value();
   if (target.empty()) return bad_entry(raw, "hardlink to the root");
   if (target == path) return bad_entry(raw, "hardlink to itself");
   auto tfd = sys::open_in_root(root_, target, O_PATH | O_NOFOLLOW);
