@@ -1,4 +1,6 @@
 // gantry-fuse: our union filesystem. See runtime/fuse/options.h for the command line.
+#include <unistd.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -20,6 +22,12 @@ int main(int argc, char** argv) {
   if (!role) {
     std::cerr << "gantry-fuse: " << role.error().to_string() << "\n";
     return 1;
+  }
+  // The starter leaves the session to the server it forked: it ends without running
+  // destructors or exit handlers that would see that session as its own (or as a leak).
+  if (*role == Role::starter_done) {
+    std::cout.flush();
+    _exit(0);
   }
   return 0;
 }

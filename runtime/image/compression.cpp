@@ -51,7 +51,7 @@ class RawDecoder final : public Decoder {
  public:
   Result<Step> step(std::span<const uint8_t> in, std::span<uint8_t> out) override {
     size_t n = std::min(in.size(), out.size());
-    std::memcpy(out.data(), in.data(), n);
+    if (n > 0) std::memcpy(out.data(), in.data(), n);
     return Step{n, n, false};
   }
   Result<void> restart(std::span<const uint8_t>) override { return ok(); }

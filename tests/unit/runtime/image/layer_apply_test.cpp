@@ -43,7 +43,10 @@ class Tar {
     archive_write_set_bytes_per_block(a_, 0);
     archive_write_open(a_, this, nullptr, &Tar::write_cb, nullptr);
   }
-  ~Tar() { archive_write_free(a_); }
+  ~Tar() {
+    if (e_) archive_entry_free(e_);
+    archive_write_free(a_);
+  }
 
   Tar& file(const std::string& path, const std::string& content, Attrs at = {}) {
     auto* e = entry(path, AE_IFREG, at);
