@@ -256,8 +256,11 @@ Result<void> add_entry(Changeset& out, const char* h, std::string_view data, Pen
   if (p.has_long_link) link = p.long_link;
   if (auto it = p.pax.find("linkpath"); it != p.pax.end()) link = it->second;
   const char type = h[156];
+  // An entry without a name is damage (libarchive refuses it too); "./" or "/" is the root,
+  // which is not part of a layer.
+  if (raw.empty()) return bad("at header", "an entry with an empty name");
   std::string name = clean_name(raw);
-  if (name.empty()) return ok();  // the root itself is not part of a layer
+  if (name.empty()) return ok();
   if (auto r = check_path(name); !r) return bad(raw, r.error().message());
   std::string_view base = base_of(name);
   if (base.starts_with(kWhiteoutPrefix)) {
@@ -306,6 +309,9 @@ Result<Changeset> read_tar(std::string_view bytes) {
     if (all_zero(block)) {
       if (pos + 2 * kBlock > bytes.size() || !all_zero(bytes.substr(pos + kBlock, kBlock)))
         return bad(at, "a lone zero block");
+      // A pax or GNU long-name header describes the entry after it: ending here is damage.
+      if (pending.has_long_name || pending.has_long_link || !pending.pax.empty())
+        return bad(at, "an extended header with no entry after it");
       return out;
     }
     const char* h = block.data();

@@ -303,7 +303,14 @@ Result<std::vector<TarMember>> read_all(archive* a, int64_t max_content_bytes) {
     m.entry.gid = static_cast<uint32_t>(archive_entry_gid(e));
     m.entry.mtime_s = archive_entry_mtime(e);
     if (m.entry.type == EntryType::regular) m.entry.size_bytes = archive_entry_size(e);
-    if (m.entry.type == EntryType::symlink) m.entry.link_target = archive_entry_symlink(e);
+    if (m.entry.type == EntryType::symlink) {
+      const char* target = archive_entry_symlink(e);
+      if (target == nullptr || *target == '\0') {
+        return Error(ErrorKind::invalid_argument,
+                     "tar entry '" + m.entry.path + "': symlink without a target");
+      }
+      m.entry.link_target = target;
+    }
     if (m.entry.type == EntryType::hardlink) m.entry.link_target = archive_entry_hardlink(e);
     if (m.entry.type == EntryType::char_device || m.entry.type == EntryType::block_device) {
       m.entry.rdev_major = archive_entry_rdevmajor(e);
