@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "model/base/digest.h"
-#include "runtime/content/file_io.h"
 #include "runtime/sys/fd.h"
+#include "runtime/sys/fs.h"
 
 namespace gantry::cli {
 
@@ -39,7 +39,7 @@ Result<void> save_mount_record(const std::string& root, const MountRecord& r) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return errno_error(ec.value(), "create '" + dir.string() + "'");
-  return runtime::content::write_file_atomic(dir, record_name(r.target), j.dump() + "\n");
+  return runtime::sys::write_file_atomic(dir, record_name(r.target), j.dump() + "\n");
 }
 
 Result<MountRecord> load_mount_record(const std::string& root, const std::string& target) {
@@ -53,8 +53,8 @@ Result<MountRecord> load_mount_record(const std::string& root, const std::string
     }
     return errno_error(errno, "open '" + path.string() + "'");
   }
-  GANTRY_ASSIGN_OR_RETURN(std::string text,
-                          runtime::content::read_all(fd.get(), 1 << 20, path.string()));
+  GANTRY_ASSIGN_OR_RETURN_CTX(std::string text, runtime::sys::read_all(fd.get(), 1 << 20),
+                              "read '" + path.string() + "'");
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return Error(ErrorKind::internal, "mount record '" + path.string() + "' is not JSON");

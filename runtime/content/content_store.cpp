@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/content/file_io.h"
+#include "runtime/sys/fs.h"
 
 namespace gantry::runtime::content {
 
@@ -111,8 +111,8 @@ Result<void> Writer::write(std::span<const uint8_t> data) {
                           ": more than the expected " + std::to_string(*expected_size_) +
                           " bytes"));
   }
-  if (auto r = write_all(fd_.get(), data, temp_path_.string()); !r) {
-    return fail(std::move(r).error());
+  if (auto r = sys::write_all(fd_.get(), data); !r) {
+    return fail(std::move(r).error().with_context("write '" + temp_path_.string() + "'"));
   }
   hash_.update(data);
   written_bytes_ += static_cast<int64_t>(data.size());
@@ -167,7 +167,7 @@ Result<Digest> Writer::commit() {
   } else {
     fd_.reset();
   }
-  GANTRY_TRY_CTX(fsync_dir(blobs_dir_), what);
+  GANTRY_TRY_CTX(sys::fsync_dir(blobs_dir_), what);
   return actual;
 }
 
@@ -277,7 +277,7 @@ Result<UniqueFd> ContentStore::open_blob(const Digest& digest) const {
 
 Result<std::string> ContentStore::read_blob(const Digest& digest, int64_t max_size_bytes) const {
   GANTRY_ASSIGN_OR_RETURN(UniqueFd fd, open_blob(digest));
-  GANTRY_ASSIGN_OR_RETURN_CTX(std::string bytes, read_all(fd.get(), max_size_bytes, digest.str()),
+  GANTRY_ASSIGN_OR_RETURN_CTX(std::string bytes, sys::read_all(fd.get(), max_size_bytes),
                               "read blob " + digest.str());
   Digest actual = Digest::of(bytes);
   if (actual != digest) {
@@ -303,7 +303,7 @@ Result<void> ContentStore::remove(const Digest& digest) {
   if (::unlink(path_of(digest).c_str()) != 0) {
     return errno_error(errno, "remove blob " + digest.str() + " from '" + root_.string() + "'");
   }
-  return fsync_dir(blobs_dir_);
+  return sys::fsync_dir(blobs_dir_);
 }
 
 Result<void> ContentStore::walk(

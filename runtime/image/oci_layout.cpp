@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
-#include "runtime/content/file_io.h"
 #include "runtime/image/media_types.h"
 #include "runtime/sys/fd.h"
+#include "runtime/sys/fs.h"
 
 namespace gantry::runtime::image {
 
@@ -29,7 +29,9 @@ constexpr int kMaxIndexNesting = 4;
 Result<std::string> read_file(const fs::path& path, int64_t max_size_bytes) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return errno_error(errno, "open '" + path.string() + "'");
-  return content::read_all(fd.get(), max_size_bytes, path.string());
+  auto bytes = sys::read_all(fd.get(), max_size_bytes);
+  if (!bytes) return std::move(bytes).error().with_context("read '" + path.string() + "'");
+  return bytes;
 }
 
 std::string layout_name(const fs::path& dir) {
@@ -133,8 +135,8 @@ Result<OciLayout> OciLayout::create(const fs::path& dir) {
   empty.media_type = media_types::kOciIndex;
   GANTRY_TRY_CTX(layout.write_index_json(empty), "create " + layout_name(dir));
   GANTRY_TRY_CTX(
-      content::write_file_atomic(
-          dir, kLayoutFile, R"({"imageLayoutVersion":")" + std::string(kLayoutVersion) + R"("})"),
+      sys::write_file_atomic(dir, kLayoutFile,
+                             R"({"imageLayoutVersion":")" + std::string(kLayoutVersion) + R"("})"),
       "create " + layout_name(dir));
   return layout;
 }
@@ -161,7 +163,7 @@ Result<ImageIndex> OciLayout::index() const {
 }
 
 Result<void> OciLayout::write_index_json(const ImageIndex& index) {
-  return content::write_file_atomic(dir_, kIndexFile, to_json(index));
+  return sys::write_file_atomic(dir_, kIndexFile, to_json(index));
 }
 
 Result<std::vector<std::string>> OciLayout::tags() const {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "runtime/sys/fd.h"
+#include "runtime/sys/fs.h"
 
 namespace gantry::runtime::snapshot {
 
@@ -16,7 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using sys::UniqueFd;
 
 constexpr int kFormatVersion = 1;
 
@@ -81,16 +80,6 @@ Result<Metadata> parse(const std::string& text, std::string_view backend) {
   return md;
 }
 
-Result<void> write_all(int fd, const std::string& data, const fs::path& file) {
-  for (size_t off = 0; off < data.size();) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error(errno, "write '" + file.string() + "'");
-    off += static_cast<size_t>(n);
-  }
-  return ok();
-}
-
 }  // namespace
 
 Result<Metadata> Metadata::load(const fs::path& file, std::string_view backend) {
@@ -123,21 +112,7 @@ Result<void> Metadata::save(const fs::path& file) const {
            {"snapshots", std::move(snapshots)}};
   std::string text = doc.dump(1) + "\n";
 
-  fs::path tmp = file;
-  tmp += ".tmp";
-  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return errno_error(errno, "create '" + tmp.string() + "'");
-  GANTRY_TRY(write_all(fd.get(), text, tmp));
-  if (fsync(fd.get()) != 0) return errno_error(errno, "fsync '" + tmp.string() + "'");
-  fd.reset();
-  if (rename(tmp.c_str(), file.c_str()) != 0) {
-    return errno_error(errno, "rename '" + tmp.string() + "' to '" + file.string() + "'");
-  }
-  UniqueFd dir(open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir || fsync(dir.get()) != 0) {
-    return errno_error(errno, "fsync '" + file.parent_path().string() + "'");
-  }
-  return ok();
+  return sys::write_file_atomic(file.parent_path(), file.filename().string(), text, 0600);
 }
 
 const Record* Metadata::find(std::string_view key) const {

@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <vector>
 
 #include "runtime/sys/fd.h"
 
@@ -53,7 +56,15 @@ Result<void> pwrite_all(int fd, std::span<const uint8_t> data, uint64_t offset) 
 }
 
 Result<std::string> read_all(int fd) {
+  return read_all(fd, INT64_MAX);
+}
+
+Result<std::string> read_all(int fd, int64_t max_size_bytes) {
   std::string out;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= max_size_bytes) {
+    out.reserve(static_cast<size_t>(st.st_size));
+  }
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -62,8 +73,39 @@ Result<std::string> read_all(int fd) {
       return errno_error(errno, "read");
     }
     if (n == 0) return out;
+    if (static_cast<int64_t>(out.size()) + n > max_size_bytes) {
+      return Error(ErrorKind::invalid_argument,
+                   "larger than " + std::to_string(max_size_bytes) + " bytes");
+    }
     out.append(buf, static_cast<size_t>(n));
   }
+}
+
+Result<void> write_file_atomic(const std::filesystem::path& dir, std::string_view name,
+                               std::string_view bytes, int mode) {
+  std::filesystem::path target = dir / std::string(name);
+  std::string tmpl = (dir / ("." + std::string(name) + ".tmp-XXXXXX")).string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  UniqueFd fd(::mkostemp(buf.data(), O_CLOEXEC));
+  if (!fd) return errno_error(errno, "create temp file for '" + target.string() + "'");
+  std::string tmp = buf.data();
+  auto fail = [&](Error e) -> Result<void> {
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
+    return fail(errno_error(errno, "chmod '" + tmp + "'"));
+  }
+  if (auto r = write_all(fd.get(), bytes); !r) {
+    return fail(std::move(r).error().with_context("'" + tmp + "'"));
+  }
+  if (::fsync(fd.get()) != 0) return fail(errno_error(errno, "fsync '" + tmp + "'"));
+  fd.reset();
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    return fail(errno_error(errno, "rename '" + tmp + "' to '" + target.string() + "'"));
+  }
+  return fsync_dir(dir);
 }
 
 Result<void> fsync_dir(int dir_fd) {

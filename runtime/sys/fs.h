@@ -24,8 +24,14 @@ Result<void> write_all(int fd, std::string_view data);
 // Like write_all, at an offset (pwrite).
 Result<void> pwrite_all(int fd, std::span<const uint8_t> data, uint64_t offset);
 
-// Reads until end of file.
+// Reads until end of file; more than max_size_bytes is invalid_argument.
 Result<std::string> read_all(int fd);
+Result<std::string> read_all(int fd, int64_t max_size_bytes);
+
+// Replaces dir/name with bytes: a temp file in dir, fsync, rename over name, fsync dir.
+// Readers see the old or the new file, never a part of either.
+Result<void> write_file_atomic(const std::filesystem::path& dir, std::string_view name,
+                               std::string_view bytes, int mode = 0644);
 
 // fsync of a directory, so that entries created or renamed in it are durable.
 Result<void> fsync_dir(int dir_fd);

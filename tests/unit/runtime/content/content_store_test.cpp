@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "runtime/content/file_io.h"
+#include "runtime/sys/fs.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(ingest_fd_from_regular_file_and_pipe) {
   BOOST_REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
   UniqueFd rd(p[0]), wr(p[1]);
   std::string small = pattern(4000);
-  BOOST_REQUIRE(gantry::runtime::content::write_all(wr.get(), small, "pipe"));
+  BOOST_REQUIRE(gantry::runtime::sys::write_all(wr.get(), small));
   wr.reset();
   auto d3 = store->ingest_fd(rd.get(), Digest::of(small));
   BOOST_REQUIRE(d3);
@@ -207,8 +207,8 @@ BOOST_AUTO_TEST_CASE(invalid_expectations_refused) {
 
 BOOST_AUTO_TEST_CASE(write_file_atomic_replaces) {
   gantry::testing::TempDir tmp;
-  BOOST_REQUIRE(gantry::runtime::content::write_file_atomic(tmp.path(), "f", "one"));
-  BOOST_REQUIRE(gantry::runtime::content::write_file_atomic(tmp.path(), "f", "two!"));
+  BOOST_REQUIRE(gantry::runtime::sys::write_file_atomic(tmp.path(), "f", "one"));
+  BOOST_REQUIRE(gantry::runtime::sys::write_file_atomic(tmp.path(), "f", "two!"));
   std::ifstream in(tmp / "f");
   std::string s((std::istreambuf_iterator<char>(in)), {});
   BOOST_TEST(s == "two!");
