@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "runtime/image/prefetch.h"
 #include "runtime/sys/fd.h"
 #include "runtime/sys/fs.h"
 #include "runtime/sys/resolve.h"
@@ -76,7 +77,7 @@ size_t depth_of(const std::string& path) {
 
 // libarchive pulls the tar from here; the decompressor behind it hashes both streams.
 struct Reader {
-  DecompressingSource* source = nullptr;
+  Source* source = nullptr;
   std::vector<uint8_t> buf = std::vector<uint8_t>(kReadBufBytes);
   std::optional<Error> error;
 };
@@ -610,8 +611,10 @@ Result<ApplyResult> apply_layer(Source& input, const std::filesystem::path& root
   Applier applier(root_fd.get(), options, result);
   GANTRY_TRY_CTX(applier.open_lowers(), "apply layer");
 
+  // Reading, hashing and inflating run on a second thread, parsing and writing on this one.
+  PrefetchingSource prefetch(*source);
   Reader reader;
-  reader.source = source.get();
+  reader.source = &prefetch;
   std::unique_ptr<struct archive, ArchiveCloser> a(archive_read_new());
   if (!a) return Error(ErrorKind::internal, "apply layer: archive_read_new failed");
   archive_read_support_format_tar(a.get());
@@ -646,7 +649,8 @@ Result<ApplyResult> apply_layer(Source& input, const std::filesystem::path& root
   }
   GANTRY_TRY_CTX(applier.finish(), "apply layer");
   // What follows the tar's end (padding) is part of the blob and of the diff_id.
-  GANTRY_TRY_CTX(source->drain(), "apply layer: after the tar");
+  GANTRY_TRY_CTX(prefetch.drain(), "apply layer: after the tar");
+  prefetch.join();
   result.compression = source->compression();
   result.compressed_size_bytes = source->compressed_bytes();
   result.uncompressed_size_bytes = source->uncompressed_bytes();
