@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/image/prefetch.h"
+#include "runtime/image/tar_entry.h"
 #include "runtime/sys/fd.h"
 #include "runtime/sys/fs.h"
 #include "runtime/sys/resolve.h"
@@ -122,6 +123,7 @@ class Applier {
 
   Result<Meta> meta_of(struct archive_entry* e, std::string_view raw, bool is_symlink);
   Result<sys::ParentAndName> parent_for(const std::string& path);
+  bool lower_shows(const std::string& path);
   Result<void> clear(int dir_fd, const std::string& name, const std::string& path);
   void forget_dir_times(const std::string& path);
   void note_layer_path(const std::string& path);
@@ -162,15 +164,19 @@ Result<Meta> Applier::meta_of(struct archive_entry* e, std::string_view raw, boo
   const char* name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
+  std::map<std::string, std::string> all;
   archive_entry_xattr_reset(e);
   while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-    std::string_view n(name ? name : "");
+    all[name ? name : ""] = std::string(static_cast<const char*>(value), size);
+  }
+  drop_encoded_xattr_twins(all);
+  for (auto& [n, v] : all) {
     // user.* is content; the kernel refuses it on symlinks. Of trusted.overlay.* only
     // "opaque" is taken (overlay format): redirect, origin and metacopy would let a layer
     // steer overlayfs lookups.
     bool keep = (n.starts_with("user.") && n.size() > 5 && !is_symlink) ||
                 (overlay() && n == kOverlayOpaque);
-    if (keep) m.xattrs.emplace_back(n, std::string(static_cast<const char*>(value), size));
+    if (keep) m.xattrs.emplace_back(n, std::move(v));
   }
   return m;
 }
@@ -188,6 +194,29 @@ void Applier::forget_dir_times(const std::string& path) {
 
 // Opens the parent of path, creating what is missing: copied from a lower (overlay) when a
 // lower has it as a directory, else 0755 root:root with mtime 0.
+// True when a lower holds path as something other than a whiteout, and no directory above
+// it in the upper is opaque (which would hide the lowers there).
+bool Applier::lower_shows(const std::string& path) {
+  std::string prefix;
+  auto comps = sys::split_relpath(path);
+  for (size_t i = 0; i + 1 < comps.size(); ++i) {
+    prefix = join(prefix, std::string(comps[i]));
+    auto pn = sys::open_parent_in_root(root_, prefix, false);
+    if (!pn) break;
+    auto opaque = sys::get_xattr_at(pn->dir.get(), pn->name, kOverlayOpaque);
+    if (opaque && *opaque && **opaque == "y") return false;
+  }
+  for (const auto& lower : lowers_) {
+    auto pn = sys::open_parent_in_root(lower.get(), path, false);
+    if (!pn) continue;
+    struct stat st {};
+    if (fstatat(pn->dir.get(), pn->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) return false;  // whited out there
+    return true;
+  }
+  return false;
+}
+
 Result<sys::ParentAndName> Applier::parent_for(const std::string& path) {
   if (lowers_.empty()) {
     std::vector<std::string> created;
@@ -218,6 +247,11 @@ Result<sys::ParentAndName> Applier::parent_for(const std::string& path) {
       m.uid = ls.st_uid;
       m.gid = ls.st_gid;
       m.mtime_s = ls.st_mtim.tv_sec;
+      // Copied up as overlay would: its user.* xattrs come along.
+      GANTRY_ASSIGN_OR_RETURN(auto lpn, sys::open_parent_in_root(lower.get(), prefix, false));
+      GANTRY_ASSIGN_OR_RETURN(auto xattrs, sys::list_xattrs_at(lpn.dir.get(), lpn.name));
+      for (auto& kv : xattrs)
+        if (kv.first.starts_with("user.")) m.xattrs.push_back(std::move(kv));
       break;
     }
     if (mkdirat(pn.dir.get(), pn.name.c_str(), 0700) != 0) {
@@ -341,6 +375,9 @@ Result<void> Applier::whiteout(const std::string& dir, const std::string& name,
   }
   GANTRY_ASSIGN_OR_RETURN_CTX(auto pn, parent_for(path), entry_context(raw));
   GANTRY_TRY_CTX(clear(pn.dir.get(), pn.name, path), entry_context(raw));
+  // A whiteout over nothing would show: overlayfs lists whiteouts in a directory that only
+  // the upper has (new, or opaque). So one is written only where a lower shows the name.
+  if (!lower_shows(path)) return ok();
   if (mknodat(pn.dir.get(), pn.name.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
     return errno_error(errno, "overlay whiteout (a 0:0 character device)")
         .with_context(entry_context(raw));

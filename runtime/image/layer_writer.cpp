@@ -322,6 +322,7 @@ Result<std::vector<TarMember>> read_all(archive* a, int64_t max_content_bytes) {
     size_t xsize;
     while (archive_entry_xattr_next(e, &xname, &xvalue, &xsize) == ARCHIVE_OK)
       m.entry.xattrs[xname] = std::string(static_cast<const char*>(xvalue), xsize);
+    drop_encoded_xattr_twins(m.entry.xattrs);
     if (m.entry.type == EntryType::regular) {
       m.content_kept = m.entry.size_bytes <= max_content_bytes;
       while (true) {

@@ -95,4 +95,42 @@ std::string describe(const TarEntry& e) {
   return s;
 }
 
+namespace {
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+}  // namespace
+
+void drop_encoded_xattr_twins(std::map<std::string, std::string>& xattrs) {
+  for (auto it = xattrs.begin(); it != xattrs.end();) {
+    if (it->first.find('%') != std::string::npos) {
+      std::string decoded = url_decode(it->first);
+      if (decoded != it->first && xattrs.count(decoded) != 0) {
+        it = xattrs.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
+}
+
 }  // namespace gantry::runtime::image

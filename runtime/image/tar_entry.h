@@ -70,4 +70,10 @@ std::string_view parent_path(std::string_view path);
 
 std::string describe(const TarEntry& entry);  // one line, for test failures and logs
 
+// libarchive 3.6 writes an xattr as LIBARCHIVE.xattr.<url-encoded name> and as
+// SCHILY.xattr.<url-encoded name>, and reading decodes only the first: a name that needs
+// encoding ("user.x y") comes back twice, once as "user.x%20y". Removes such encoded twins,
+// so each xattr of the layer is there once, under its real name.
+void drop_encoded_xattr_twins(std::map<std::string, std::string>& xattrs);
+
 }  // namespace gantry::runtime::image

@@ -375,9 +375,11 @@ BOOST_AUTO_TEST_CASE(overlay_format_whiteouts_opaque_and_copy_up) {
   spit(lower / "bin/tool", "lower tool");
   fs::permissions(lower / "bin", static_cast<fs::perms>(0711));
   fs::create_directories(lower / "o");
+  spit(lower / "etc/gone", "hidden by the layer");
   Tar t;
   t.dir("etc")
       .whiteout("etc", "gone")
+      .whiteout("etc", "never-was")
       .dir("o")
       .opaque("o")
       .file("o/n", "n")
@@ -390,6 +392,9 @@ BOOST_AUTO_TEST_CASE(overlay_format_whiteouts_opaque_and_copy_up) {
   auto w = lstat_of(s.root / "etc/gone");
   BOOST_TEST(S_ISCHR(w.st_mode));
   BOOST_TEST(w.st_rdev == makedev(0, 0));
+  // A whiteout of a name no lower has writes nothing (overlayfs would list it in a directory
+  // that only the upper has).
+  BOOST_TEST(!fs::exists(fs::symlink_status(s.root / "etc/never-was")));
   char v[4];
   ssize_t n = lgetxattr((s.root / "o").c_str(), "trusted.overlay.opaque", v, sizeof v);
   BOOST_REQUIRE(n == 1);
