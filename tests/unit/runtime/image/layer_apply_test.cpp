@@ -375,6 +375,7 @@ BOOST_AUTO_TEST_CASE(overlay_format_whiteouts_opaque_and_copy_up) {
   spit(lower / "bin/tool", "lower tool");
   fs::permissions(lower / "bin", static_cast<fs::perms>(0711));
   fs::create_directories(lower / "o");
+  fs::create_directories(lower / "etc");
   spit(lower / "etc/gone", "hidden by the layer");
   Tar t;
   t.dir("etc")
