@@ -43,14 +43,11 @@ void check_property(const std::string& name, int max_success, Testable&& testabl
   auto result = rc::detail::checkTestable(std::forward<Testable>(testable), metadata, params);
   std::ostringstream out;
   rc::detail::printResultMessage(result, out);
-  if (result.template is<rc::detail::SuccessResult>()) {
-    std::cout << "- " << name << ": " << out.str() << std::endl;
-    BOOST_CHECK(true);
-  } else {
-    BOOST_ERROR(name + " (seed " + std::to_string(params.seed) +
-                ", reproduce with RC_PARAMS=\"seed=" + std::to_string(params.seed) + "\")\n" +
-                out.str());
-  }
+  const bool passed = result.template is<rc::detail::SuccessResult>();
+  if (passed) std::cout << "- " << name << ": " << out.str() << std::endl;
+  BOOST_TEST(passed, name + " (seed " + std::to_string(params.seed) +
+                         ", reproduce with RC_PARAMS=\"seed=" + std::to_string(params.seed) +
+                         "\")\n" + out.str());
 }
 
 inline bool backend_available(const std::string& backend) {
