@@ -130,18 +130,25 @@ void change(Tree& t, const TreeGenOptions& o, bool allow_removal) {
     case 3:
       t.remove(any_path());
       break;
-    case 4:
-      (void)t.set_mode(any_path(), *rc::gen::element<uint32_t>(0600, 0755, 04711));
+    case 4: {
+      std::string path = any_path();
+      // Linux keeps symlinks at 0777: only a generator that allows other modes changes them.
+      if (t.find(path)->type == NodeType::symlink && !o.symlink_any_mode) break;
+      (void)t.set_mode(path, *rc::gen::element<uint32_t>(0600, 0755, 04711));
       break;
+    }
     case 5:
       (void)t.set_owner(any_path(), gen_id(o), gen_id(o));
       break;
     case 6:
       (void)t.set_mtime(any_path(), gen_mtime(o));
       break;
-    case 7:
-      (void)t.set_xattr(any_path(), "user.a", gen_bytes(10));
+    case 7: {
+      std::string path = any_path();
+      if (t.find(path)->type == NodeType::symlink && !o.symlink_xattrs) break;
+      (void)t.set_xattr(path, "user.a", gen_bytes(10));
       break;
+    }
     case 8:
       (void)t.set_content(any_path(), gen_bytes(700));
       break;
