@@ -1,7 +1,7 @@
 // gen_tree: deterministic file trees for the benchmarks (bench/make_images.sh).
 //
 //   gen_tree tree DIR SEED TOTAL_BYTES [RANDOM_PERCENT]
-//       A new tree of about TOTAL_BYTES: 40% of the bytes in many small files (1-64 KiB, in
+//       A new tree of about TOTAL_BYTES: 40% of the bytes in many small files (100 B - 64 KiB, in
 //       d00..d63/sNN/ directories), 60% in big files (1-6 MiB, in big/). RANDOM_PERCENT of the
 //       files (default 50) hold random bytes, the others text-like lines (compressible, about
 //       4x with gzip).
@@ -73,6 +73,8 @@ void write_file(const fs::path& p, std::string_view bytes, bool append = false) 
   set_fixed_time(p);
 }
 
+fs::path g_base;  // the tree's root: directory times are fixed up to it, never above
+
 void make_dirs(const fs::path& dir, std::set<fs::path>& touched) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -80,7 +82,10 @@ void make_dirs(const fs::path& dir, std::set<fs::path>& touched) {
     errno = ec.value();
     die("mkdir " + dir.string());
   }
-  touched.insert(dir);
+  for (fs::path p = dir; p.string().size() >= g_base.string().size(); p = p.parent_path()) {
+    touched.insert(p);
+    if (p == g_base || !p.has_relative_path()) break;
+  }
 }
 
 // Directories get their time last: writing into them moves it.
@@ -101,7 +106,8 @@ int cmd_tree(const fs::path& dir, uint64_t seed, uint64_t total, int random_perc
     fs::path sub = dir / ("d" + std::to_string(100 + rng.below(64)).substr(1)) /
                    ("s" + std::to_string(100 + rng.below(8)).substr(1));
     make_dirs(sub, dirs);
-    size_t size = rng.between(1024, 64 * 1024);
+    // Mostly small (100 B - 8 KiB), some up to 64 KiB: about 10 KiB on average.
+    size_t size = rng.below(5) == 0 ? rng.between(8 << 10, 64 << 10) : rng.between(100, 8 << 10);
     fill_mixed(rng, buf, size, random_percent);
     write_file(sub / ("f" + std::to_string(i) + (buf[0] & 1 ? ".txt" : ".bin")), buf);
     written += size;
@@ -168,7 +174,7 @@ int cmd_mutate(const fs::path& dir, uint64_t seed, uint64_t add_bytes) {
     fs::path sub = fresh_dir ? dir / ("new" + tag) / ("n" + std::to_string(rng.below(16)))
                              : dir / ("d" + std::to_string(100 + rng.below(64)).substr(1));
     make_dirs(sub, dirs);
-    size_t size = rng.below(10) == 0 ? rng.between(1 << 20, 4 << 20) : rng.between(1024, 64 * 1024);
+    size_t size = rng.below(40) == 0 ? rng.between(1 << 20, 4 << 20) : rng.between(100, 16 << 10);
     fill_mixed(rng, buf, size, 50);
     write_file(sub / ("a" + tag + "_" + std::to_string(i)), buf);
     written += size;
@@ -222,6 +228,8 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   std::string_view cmd = argv[1];
+  if (argc > 2) g_base = fs::path(argv[2]).lexically_normal();
+  if (!g_base.has_filename()) g_base = g_base.parent_path();  // "dir/"
   if (cmd == "tree" && (argc == 5 || argc == 6)) {
     return cmd_tree(argv[2], number(argv[3]), number(argv[4]),
                     argc == 6 ? static_cast<int>(number(argv[5])) : 50);
