@@ -7,6 +7,8 @@ pkgs=(
   libarchive-dev zlib1g-dev libzstd-dev libisal-dev libssl-dev libfuse3-dev fuse3
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libsqlite3-dev
   busybox-static umoci fuse-overlayfs hyperfine zstd pigz attr
+  libseccomp-dev libcap-dev runc crun podman containerd skopeo docker-registry docker.io
+  python3-docker libboost-system-dev apache2-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do
