@@ -118,8 +118,8 @@ struct OpPrinter {
 
 }  // namespace
 
-std::ostream& operator<<(std::ostream& os, const RegistryOp& op) {
-  std::visit(OpPrinter{os}, op);
+std::ostream& op::operator<<(std::ostream& os, const RegistryOp& o) {
+  std::visit(OpPrinter{os}, o);
   return os;
 }
 

@@ -334,7 +334,10 @@ using RegistryOp =
                  op::MountBlob, op::PutManifest, op::GetManifest, op::StatManifest,
                  op::DeleteManifest, op::ListTags, op::Catalog, op::GetReferrers>;
 
-std::ostream& operator<<(std::ostream& os, const RegistryOp& op);
+namespace op {
+// In namespace op so that argument-dependent lookup finds it for the variant.
+std::ostream& operator<<(std::ostream& os, const RegistryOp& o);
+}  // namespace op
 
 // What an operation answered, normalized so that two implementations compare equal when they
 // behave the same: the HTTP status, the error code (on failure), and the result's digest,
