@@ -53,6 +53,8 @@ struct CreateRequest {
   // When spec->process->terminal: a unix socket the pty master is sent over (SCM_RIGHTS), as
   // runc's --console-socket. -1 when there is none (then terminal is an error).
   int console_socket_fd = -1;
+  // runc's --preserve-fds: fds 3 .. 3+preserve_fds-1 of the caller reach the container.
+  int preserve_fds = 0;
   Callbacks callbacks;
 };
 
@@ -65,14 +67,16 @@ struct Created {
 Result<Created> create(const CreateRequest& request);
 
 // Releases the init blocked on the exec fifo; returns once it has been released (it then runs
-// startContainer hooks and execs). not_found when the fifo is gone (already started).
-Result<void> start(const std::filesystem::path& exec_fifo);
+// startContainer hooks and execs). not_found when the fifo is gone (already started). With
+// init_pid, a dead init is failed_precondition instead of a wait forever.
+Result<void> start(const std::filesystem::path& exec_fifo, pid_t init_pid = -1);
 
 struct ExecRequest {
   pid_t init_pid = -1;               // the container to join
   const spec::Spec* spec = nullptr;  // the container's config (namespaces, root)
   spec::Process process;             // what to run (args, env, cwd, user, caps, ...)
   int console_socket_fd = -1;        // when process.terminal
+  int preserve_fds = 0;              // as CreateRequest::preserve_fds
   // Parent side, child waiting: the caller puts pid in the container's cgroup.
   std::function<Result<void>(pid_t pid)> on_child_started;
 };

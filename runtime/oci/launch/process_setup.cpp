@@ -1,0 +1,285 @@
+// The container process's own settings, applied by the init (or an exec'd process) in its
+// namespaces: names, sysctl, rlimits, oom_score_adj, credentials, capabilities, no_new_privs,
+// seccomp, the working directory, and the exec itself.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "runtime/oci/launch/steps.h"
+
+namespace gantry::runtime::oci::launch {
+namespace {
+
+int last_cap() {
+  static int last = [] {
+    std::ifstream in("/proc/sys/kernel/cap_last_cap");
+    int v = CAP_LAST_CAP;
+    if (!(in >> v)) v = CAP_LAST_CAP;
+    return v;
+  }();
+  return last;
+}
+
+// Names to numbers; a capability this kernel does not know, or that we do not hold ourselves
+// (root here may lack some), is left out: asking for it could only fail.
+Result<std::vector<cap_value_t>> cap_numbers(const std::vector<std::string>& names,
+                                             const char* set) {
+  std::vector<cap_value_t> out;
+  for (const auto& name : names) {
+    cap_value_t v;
+    std::string lower = name;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (cap_from_name(lower.c_str(), &v) < 0)
+      return Error(ErrorKind::invalid_argument, std::string("process.capabilities.") + set +
+                                                    ": unknown capability '" + name + "'");
+    if (v > last_cap()) continue;
+    if (prctl(PR_CAPBSET_READ, v, 0, 0, 0) != 1) continue;
+    out.push_back(v);
+  }
+  return out;
+}
+
+const std::set<std::string> kIpcSysctls = {
+    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+    "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+
+}  // namespace
+
+Result<void> set_hostname(Syscalls& sys, const spec::Spec& spec, const NamespacePlan& ns) {
+  bool uts = ns.has(spec::NamespaceType::uts);
+  if (!spec.hostname.empty()) {
+    if (!uts) return Error(ErrorKind::invalid_argument, "hostname: needs a uts namespace");
+    GANTRY_TRY_CTX(sys.sethostname(spec.hostname), "hostname");
+  }
+  if (!spec.domainname.empty()) {
+    if (!uts) return Error(ErrorKind::invalid_argument, "domainname: needs a uts namespace");
+    GANTRY_TRY_CTX(sys.setdomainname(spec.domainname), "domainname");
+  }
+  return ok();
+}
+
+Result<void> validate_sysctl(const spec::Spec& spec, const NamespacePlan& ns) {
+  for (const auto& [key, value] : spec.linux.sysctl) {
+    std::string field = "linux.sysctl['" + key + "']";
+    if (key.rfind("net.", 0) == 0) {
+      if (!ns.has(spec::NamespaceType::network))
+        return Error(ErrorKind::invalid_argument, field + ": needs a network namespace");
+      continue;
+    }
+    if (kIpcSysctls.count(key) || key.rfind("fs.mqueue.", 0) == 0) {
+      if (!ns.has(spec::NamespaceType::ipc))
+        return Error(ErrorKind::invalid_argument, field + ": needs an ipc namespace");
+      continue;
+    }
+    if (key == "kernel.hostname" || key == "kernel.domainname") {
+      if (!ns.has(spec::NamespaceType::uts))
+        return Error(ErrorKind::invalid_argument, field + ": needs a uts namespace");
+      continue;
+    }
+    return Error(ErrorKind::invalid_argument,
+                 field + ": not in a namespace of the container (it would change the host)");
+  }
+  return ok();
+}
+
+Result<void> apply_sysctl(Syscalls& sys, const spec::Spec& spec) {
+  for (const auto& [key, value] : spec.linux.sysctl) {
+    if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
+      return Error(ErrorKind::invalid_argument, "linux.sysctl['" + key + "']: bad key");
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = 10; i < path.size(); ++i)
+      if (path[i] == '.') path[i] = '/';
+    GANTRY_TRY_CTX(sys.write_file(path, value), "linux.sysctl['" + key + "']");
+  }
+  return ok();
+}
+
+Result<void> apply_rlimits(const spec::Process& process) {
+  for (size_t i = 0; i < process.rlimits.size(); ++i) {
+    const auto& r = process.rlimits[i];
+    struct rlimit lim {
+      static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)
+    };
+    if (::setrlimit(r.resource, &lim) < 0)
+      return errno_error(errno, "process.rlimits[" + std::to_string(i) + "] (" + r.type + ")");
+  }
+  return ok();
+}
+
+Result<void> apply_oom_score_adj(const spec::Process& process) {
+  if (!process.oom_score_adj) return ok();
+  std::string value = std::to_string(*process.oom_score_adj);
+  int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error(errno, "process.oomScoreAdj: open /proc/self/oom_score_adj");
+  ssize_t n = ::write(fd, value.data(), value.size());
+  int saved = errno;
+  ::close(fd);
+  if (n < 0) return errno_error(saved, "process.oomScoreAdj: write " + value);
+  return ok();
+}
+
+Result<void> apply_bounding_set(const spec::Process& process) {
+  if (!process.capabilities) return ok();
+  GANTRY_ASSIGN_OR_RETURN(auto keep, cap_numbers(process.capabilities->bounding, "bounding"));
+  std::set<cap_value_t> kept(keep.begin(), keep.end());
+  for (int c = 0; c <= last_cap(); ++c) {
+    if (kept.count(c)) continue;
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+      return errno_error(errno, "drop capability " + std::to_string(c) + " from the bounding set");
+  }
+  return ok();
+}
+
+Result<void> apply_user(const spec::Process& process, bool setgroups_allowed) {
+  const auto& u = process.user;
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return errno_error(errno, "PR_SET_KEEPCAPS");
+  if (setgroups_allowed) {
+    std::vector<gid_t> groups(u.additional_gids.begin(), u.additional_gids.end());
+    if (::setgroups(groups.size(), groups.data()) < 0)
+      return errno_error(errno, "process.user.additionalGids: setgroups");
+  }
+  if (::setresgid(u.gid, u.gid, u.gid) < 0)
+    return errno_error(errno, "process.user.gid: setgid " + std::to_string(u.gid));
+  if (::setresuid(u.uid, u.uid, u.uid) < 0)
+    return errno_error(errno, "process.user.uid: setuid " + std::to_string(u.uid));
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return errno_error(errno, "PR_SET_KEEPCAPS");
+  return ok();
+}
+
+Result<void> apply_capabilities(const spec::Process& process) {
+  cap_t caps = cap_init();
+  if (caps == nullptr) return errno_error(errno, "cap_init");
+  std::vector<cap_value_t> ambient;
+  auto fill = [&]() -> Result<void> {
+    if (process.capabilities) {
+      const auto& c = *process.capabilities;
+      GANTRY_ASSIGN_OR_RETURN(auto eff, cap_numbers(c.effective, "effective"));
+      GANTRY_ASSIGN_OR_RETURN(auto prm, cap_numbers(c.permitted, "permitted"));
+      GANTRY_ASSIGN_OR_RETURN(auto inh, cap_numbers(c.inheritable, "inheritable"));
+      GANTRY_ASSIGN_OR_RETURN(ambient, cap_numbers(c.ambient, "ambient"));
+      if (!eff.empty())
+        cap_set_flag(caps, CAP_EFFECTIVE, static_cast<int>(eff.size()), eff.data(), CAP_SET);
+      if (!prm.empty())
+        cap_set_flag(caps, CAP_PERMITTED, static_cast<int>(prm.size()), prm.data(), CAP_SET);
+      if (!inh.empty())
+        cap_set_flag(caps, CAP_INHERITABLE, static_cast<int>(inh.size()), inh.data(), CAP_SET);
+    }
+    if (cap_set_proc(caps) < 0) return errno_error(errno, "process.capabilities: capset");
+    return ok();
+  };
+  auto r = fill();
+  cap_free(caps);
+  GANTRY_TRY(r);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    return errno_error(errno, "clear ambient capabilities");
+  for (cap_value_t c : ambient)
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+      return errno_error(errno, "process.capabilities.ambient: raise " + std::to_string(c));
+  return ok();
+}
+
+Result<void> apply_no_new_privs(const spec::Process& process) {
+  if (!process.no_new_privileges) return ok();
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return errno_error(errno, "process.noNewPrivileges");
+  return ok();
+}
+
+Result<void> install_seccomp(const std::vector<uint8_t>& bpf) {
+  if (bpf.empty()) return ok();
+  if (bpf.size() % sizeof(sock_filter) != 0)
+    return Error(ErrorKind::internal, "linux.seccomp: program size is not whole instructions");
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(bpf.size() / sizeof(sock_filter));
+  prog.filter = reinterpret_cast<sock_filter*>(const_cast<uint8_t*>(bpf.data()));
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return errno_error(errno, "linux.seccomp: install the filter");
+  return ok();
+}
+
+Result<void> enter_cwd(const spec::Process& process) {
+  std::string cwd = process.cwd.empty() ? "/" : process.cwd;
+  if (::chdir(cwd.c_str()) < 0) return errno_error(errno, "process.cwd: chdir '" + cwd + "'");
+  // A cwd reached through a leaked fd of the host (CVE-2024-21626) is outside our root:
+  // getcwd reports it as unreachable (ENOENT, or a path not starting with '/').
+  char buf[PATH_MAX];
+  if (::getcwd(buf, sizeof buf) == nullptr)
+    return errno_error(errno, "process.cwd: '" + cwd + "' is not inside the container's root");
+  if (buf[0] != '/')
+    return Error(ErrorKind::permission_denied,
+                 "process.cwd: '" + cwd + "' is not inside the container's root");
+  return ok();
+}
+
+namespace {
+std::string env_value(const std::vector<std::string>& env, const std::string& name) {
+  for (const auto& e : env)
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
+      return e.substr(name.size() + 1);
+  return "";
+}
+bool executable_file(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+}  // namespace
+
+Result<std::string> find_executable(const spec::Process& process) {
+  if (process.args.empty()) return Error(ErrorKind::invalid_argument, "process.args: empty");
+  const std::string& name = process.args[0];
+  if (name.find('/') != std::string::npos) {
+    if (!executable_file(name))
+      return errno_error(errno ? errno : EACCES, "process.args[0]: '" + name + "'");
+    return name;
+  }
+  std::string path = env_value(process.env, "PATH");
+  if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (executable_file(candidate)) return candidate;
+    start = end + 1;
+  }
+  return Error(ErrorKind::not_found,
+               "process.args[0]: executable file '" + name + "' not found in $PATH", ENOENT);
+}
+
+void cloexec_from(int from) {
+  if (::close_range(static_cast<unsigned>(from), ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  for (int fd = from; fd < 65536; ++fd) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
+Error exec_process(const spec::Process& process, const std::string& path, int preserve_fds) {
+  ::umask(process.user.umask.value_or(022));
+  cloexec_from(3 + preserve_fds);
+  std::vector<char*> argv;
+  for (const auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::execve(path.c_str(), argv.data(), envp.data());
+  return errno_error(errno, "exec '" + path + "'");
+}
+
+}  // namespace gantry::runtime::oci::launch

@@ -1,0 +1,292 @@
+// The real create/start/exec path, as root: a busybox rootfs, containers that write what they
+// see into a bound /out directory, and the host checked for anything left behind.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/oci/launch/launch.h"
+#include "tests/support/require.h"
+#include "tests/support/temp_dir.h"
+
+namespace fs = std::filesystem;
+namespace launch = gantry::runtime::oci::launch;
+namespace spec = gantry::runtime::oci::spec;
+using gantry::testing::TempDir;
+
+namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+bool have_busybox() {
+  return gantry::testing::require(access("/bin/busybox", X_OK) == 0,
+                                  "/bin/busybox (busybox-static) is not installed");
+}
+
+// A bundle: rootfs with busybox and its applets, /out bound from the host.
+struct Bundle {
+  TempDir dir{"gantry-launch"};
+  fs::path rootfs = dir / "rootfs";
+  fs::path out = dir / "out";
+  fs::path fifo = dir / "exec.fifo";
+  spec::Spec spec;
+
+  Bundle() {
+    fs::create_directories(rootfs / "bin");
+    fs::create_directories(out);
+    fs::permissions(out, fs::perms::all);  // containers may run as any user
+    fs::copy_file("/bin/busybox", rootfs / "bin/busybox");
+    for (const char* applet : {"sh", "cat", "hostname", "id", "grep", "ls", "sleep", "echo", "true",
+                               "readlink", "stat", "touch", "mount", "wc"})
+      fs::create_symlink("busybox", rootfs / "bin" / applet);
+    for (const char* d : {"proc", "sys", "dev", "etc", "tmp"}) fs::create_directories(rootfs / d);
+    spec = default_spec();
+  }
+
+  spec::Spec default_spec() const {
+    spec::Spec s;
+    s.oci_version = "1.1.0";
+    s.root.path = rootfs.string();
+    s.hostname = "gantry-box";
+    spec::Process p;
+    p.args = {"/bin/sh", "-c", "true"};
+    p.env = {"PATH=/bin", "TERM=xterm"};
+    p.cwd = "/";
+    spec::Capabilities caps;
+    caps.bounding = caps.effective =
+        caps.permitted = {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"};
+    p.capabilities = caps;
+    p.no_new_privileges = true;
+    s.process = p;
+    auto mount = [](std::string dest, std::string type, std::string source,
+                    std::vector<std::string> options) {
+      spec::Mount m;
+      m.destination = std::move(dest);
+      m.type = std::move(type);
+      m.source = std::move(source);
+      m.options = std::move(options);
+      return m;
+    };
+    s.mounts = {
+        mount("/proc", "proc", "proc", {}),
+        mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+        mount("/dev/pts", "devpts", "devpts",
+              {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}),
+        mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777"}),
+        mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+        mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+        mount("/sys/fs/cgroup", "cgroup", "cgroup",
+              {"nosuid", "noexec", "nodev", "relatime", "ro"}),
+        mount("/out", "bind", out.string(), {"rbind", "rw"}),
+    };
+    for (auto t : {spec::NamespaceType::pid, spec::NamespaceType::network, spec::NamespaceType::ipc,
+                   spec::NamespaceType::uts, spec::NamespaceType::mount})
+      s.linux.namespaces.push_back(spec::Namespace{t, ""});
+    s.linux.masked_paths = {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/acpi",
+                            "/sys/firmware"};
+    s.linux.readonly_paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                              "/proc/sysrq-trigger"};
+    return s;
+  }
+
+  void run_script(const std::string& script) { spec.process->args = {"/bin/sh", "-c", script}; }
+
+  launch::CreateRequest request() const {
+    launch::CreateRequest r;
+    r.container_id = "t1";
+    r.spec = &spec;
+    r.bundle = dir.path();
+    r.exec_fifo = fifo;
+    return r;
+  }
+
+  std::string output(const std::string& name) const { return trim(read_file(out / name)); }
+};
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  BOOST_REQUIRE_EQUAL(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_container(Bundle& b) {
+  auto created = launch::create(b.request());
+  BOOST_REQUIRE_MESSAGE(created.has_value(),
+                        (created ? std::string() : created.error().to_string()));
+  BOOST_CHECK(fs::exists(b.fifo));
+  auto started = launch::start(b.fifo, created->pid);
+  BOOST_REQUIRE_MESSAGE(started.has_value(),
+                        (started ? std::string() : started.error().to_string()));
+  BOOST_CHECK(!fs::exists(b.fifo));
+  return wait_exit(created->pid);
+}
+
+std::string host_mounts() {
+  return read_file("/proc/self/mountinfo");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(oci_launch)
+
+BOOST_AUTO_TEST_CASE(create_start_wait_sees_its_own_world) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  b.spec.process->user.uid = 1000;
+  b.spec.process->user.gid = 1000;
+  // A non-root user keeps capabilities across exec only through the ambient set.
+  auto& caps = *b.spec.process->capabilities;
+  caps.inheritable = caps.ambient = caps.effective;
+  b.run_script(
+      "hostname > /out/hostname; id -u > /out/uid; id -g > /out/gid; "
+      "grep CapEff /proc/self/status > /out/caps; grep CapBnd /proc/self/status > /out/bnd; "
+      "cat /proc/mounts > /out/mounts; echo $$ > /out/pid; "
+      "wc -c < /proc/timer_list > /out/masked; ls /sys/firmware | wc -l > /out/masked-dir; ls "
+      "/proc/self/fd > /out/fds; readlink /dev/stdout > "
+      "/out/stdout; touch /proc/sys/x 2>/out/rosys; echo done > /out/done");
+  std::string before = host_mounts();
+  BOOST_CHECK_EQUAL(run_container(b), 0);
+  BOOST_CHECK_EQUAL(b.output("done"), "done");
+  BOOST_CHECK_EQUAL(b.output("hostname"), "gantry-box");
+  BOOST_CHECK_EQUAL(b.output("uid"), "1000");
+  BOOST_CHECK_EQUAL(b.output("gid"), "1000");
+  BOOST_CHECK_EQUAL(b.output("pid"), "1");
+  // CAP_CHOWN(0) CAP_KILL(5) CAP_NET_BIND_SERVICE(10) CAP_AUDIT_WRITE(29): 0x20000421.
+  BOOST_CHECK_EQUAL(b.output("caps"), "CapEff:\t0000000020000421");
+  BOOST_CHECK_EQUAL(b.output("bnd"), "CapBnd:\t0000000020000421");
+  std::string mounts = b.output("mounts");
+  for (const char* m : {" /proc proc ", " /dev tmpfs ", " /dev/pts devpts ", " /sys sysfs ro",
+                        " /dev/mqueue mqueue ", " /sys/fs/cgroup tmpfs ", " /out "})
+    BOOST_CHECK_MESSAGE(mounts.find(m) != std::string::npos, "mount '" << m << "' in " << mounts);
+  BOOST_CHECK_EQUAL(b.output("masked"), "0");        // /dev/null over a file
+  BOOST_CHECK_EQUAL(b.output("masked-dir"), "0");    // an empty tmpfs over a directory
+  BOOST_CHECK_EQUAL(b.output("fds"), "0\n1\n2\n3");  // 3 is ls's own directory
+  BOOST_CHECK_EQUAL(b.output("stdout"), "/proc/self/fd/1");
+  BOOST_CHECK(!b.output("rosys").empty());  // /proc/sys is read-only
+  BOOST_CHECK_EQUAL(host_mounts(), before);
+}
+
+BOOST_AUTO_TEST_CASE(no_fd_of_the_caller_reaches_the_container) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  int leaked = open("/", O_RDONLY | O_DIRECTORY);  // not O_CLOEXEC on purpose
+  BOOST_REQUIRE(leaked >= 3);
+  b.run_script("ls /proc/self/fd > /out/fds");
+  BOOST_CHECK_EQUAL(run_container(b), 0);
+  close(leaked);
+  BOOST_CHECK_EQUAL(b.output("fds"), "0\n1\n2\n3");
+}
+
+BOOST_AUTO_TEST_CASE(readonly_root) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  b.spec.root.readonly = true;
+  b.run_script("touch /etc/x 2>/out/err; echo $? > /out/rc; touch /out/ok");
+  BOOST_CHECK_EQUAL(run_container(b), 0);
+  BOOST_CHECK(b.output("rc") != "0");
+  BOOST_CHECK(fs::exists(b.out / "ok"));
+  BOOST_CHECK(!fs::exists(b.rootfs / "etc/x"));
+}
+
+BOOST_AUTO_TEST_CASE(mount_target_symlinked_to_root_stays_inside) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  fs::create_symlink("/", b.rootfs / "evil");
+  spec::Mount m;
+  m.destination = "/evil/gantry-escape-check";
+  m.type = "tmpfs";
+  m.source = "tmpfs";
+  b.spec.mounts.push_back(m);
+  b.run_script("cat /proc/mounts > /out/mounts");
+  std::string before = host_mounts();
+  BOOST_CHECK_EQUAL(run_container(b), 0);
+  BOOST_CHECK(!fs::exists("/gantry-escape-check"));
+  BOOST_CHECK(fs::is_directory(b.rootfs / "gantry-escape-check"));
+  BOOST_CHECK(b.output("mounts").find(" /gantry-escape-check tmpfs ") != std::string::npos);
+  BOOST_CHECK_EQUAL(host_mounts(), before);
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_step_leaves_nothing_behind) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  spec::Mount m;
+  m.destination = "/data";
+  m.type = "bind";
+  m.source = (b.dir / "no-such-source").string();
+  m.options = {"rbind"};
+  b.spec.mounts.push_back(m);
+  std::string before = host_mounts();
+  auto created = launch::create(b.request());
+  BOOST_REQUIRE(!created);
+  BOOST_CHECK_EQUAL(created.error().kind(), gantry::ErrorKind::not_found);
+  BOOST_CHECK_MESSAGE(created.error().message().find("mounts[8]") != std::string::npos,
+                      created.error().message());
+  BOOST_CHECK(!fs::exists(b.fifo));
+  BOOST_CHECK_EQUAL(host_mounts(), before);
+  errno = 0;
+  BOOST_CHECK_EQUAL(waitpid(-1, nullptr, WNOHANG), -1);  // no child left, not even a zombie
+  BOOST_CHECK_EQUAL(errno, ECHILD);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_executable_fails_create) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  b.spec.process->args = {"no-such-program"};
+  auto created = launch::create(b.request());
+  BOOST_REQUIRE(!created);
+  BOOST_CHECK_EQUAL(created.error().kind(), gantry::ErrorKind::not_found);
+  BOOST_CHECK(!fs::exists(b.fifo));
+}
+
+BOOST_AUTO_TEST_CASE(start_twice_is_not_found) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  BOOST_CHECK_EQUAL(run_container(b), 0);
+  auto again = launch::start(b.fifo);
+  BOOST_REQUIRE(!again);
+  BOOST_CHECK_EQUAL(again.error().kind(), gantry::ErrorKind::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(exec_joins_a_running_container) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  b.run_script("echo $$ > /out/init; exec sleep 30");
+  auto created = launch::create(b.request());
+  BOOST_REQUIRE_MESSAGE(created.has_value(),
+                        (created ? std::string() : created.error().to_string()));
+  BOOST_REQUIRE(launch::start(b.fifo, created->pid).has_value());
+  launch::ExecRequest e;
+  e.init_pid = created->pid;
+  e.spec = &b.spec;
+  e.process = *b.spec.process;
+  e.process.args = {"/bin/sh", "-c",
+                    "hostname > /out/exec-hostname; echo $$ > /out/exec-pid; "
+                    "grep CapEff /proc/self/status > /out/exec-caps; ls /proc/self/fd > "
+                    "/out/exec-fds"};
+  auto pid = launch::exec(e);
+  BOOST_REQUIRE_MESSAGE(pid.has_value(), (pid ? std::string() : pid.error().to_string()));
+  BOOST_CHECK_EQUAL(wait_exit(*pid), 0);
+  BOOST_CHECK_EQUAL(b.output("exec-hostname"), "gantry-box");
+  BOOST_CHECK(b.output("exec-pid") != "1");
+  BOOST_CHECK_EQUAL(b.output("exec-caps"), "CapEff:\t0000000020000421");
+  BOOST_CHECK_EQUAL(b.output("exec-fds"), "0\n1\n2\n3");
+  kill(created->pid, SIGKILL);
+  BOOST_CHECK_EQUAL(wait_exit(created->pid), 128 + SIGKILL);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
