@@ -28,6 +28,7 @@ std::string hex(unsigned long v) {
 }  // namespace
 
 std::string RecordingSyscalls::show(const std::string& path) const {
+  if (path.empty()) return "-";
   std::string p = path;
   if (p.rfind("/proc/self/fd/", 0) == 0) p = read_link(p);
   const std::string root = root_.string();
