@@ -1,0 +1,1 @@
+set(deps gantry_model_registry)
