@@ -38,7 +38,8 @@ bool can_kill(ContainerState state) {
 }
 
 bool can_pause(ContainerState state) {
-  return state == ContainerState::running;
+  // runc freezes a created container too (its init waits, frozen); resume gives `created` back.
+  return state == ContainerState::created || state == ContainerState::running;
 }
 
 bool can_resume(ContainerState state) {

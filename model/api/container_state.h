@@ -9,8 +9,9 @@
 //   paused    every process of the container is frozen (cgroup freezer).
 //   stopped   the container's init has exited; only `delete` (and `state`) remain.
 // The predicates are the runtime's rules (runc's, which podman and containerd rely on), not
-// only the spec's: e.g. `kill` is legal on a paused container and `delete` without --force is
-// legal on a created one.
+// only the spec's: e.g. `kill` is legal on a paused container, `delete` without --force is
+// legal on a created one, and `pause` is legal on a created one (runc 1.1.5 freezes it; resume
+// gives back `created`, so a paused container remembers whether it had started).
 #pragma once
 
 #include <optional>
