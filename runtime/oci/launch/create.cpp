@@ -26,6 +26,7 @@ struct InitPlan {
   std::filesystem::path rootfs;
   std::vector<uint8_t> seccomp;
   bool setgroups_allowed = true;
+  int fifo_fd = -1;  // O_PATH of the exec fifo, inherited from the parent
 };
 
 Result<void> become_root_in_user_ns() {
@@ -74,8 +75,7 @@ Result<void> init_body(InitPlan& p, SyncChannel& channel, std::string& step) {
   GANTRY_TRY(apply_oom_score_adj(process));
   step = "process.rlimits";
   GANTRY_TRY(apply_rlimits(process));
-  step = "exec fifo";
-  GANTRY_ASSIGN_OR_RETURN(sys::UniqueFd fifo, open_exec_fifo_path(p.request.exec_fifo));
+  sys::UniqueFd fifo(p.fifo_fd);  // opened by the parent: the path may not be ours to reach
 
   step = "prepare the rootfs";
   RootfsContext ctx{*sys, spec, p.rootfs, p.request.bundle, -1, p.ns};
@@ -195,6 +195,8 @@ Result<Created> create(const CreateRequest& request) {
 
   GANTRY_TRY(make_exec_fifo(request.exec_fifo));
   CreateGuard guard(request.exec_fifo);
+  GANTRY_ASSIGN_OR_RETURN(sys::UniqueFd fifo, open_exec_fifo_path(request.exec_fifo));
+  plan.fifo_fd = fifo.get();
   GANTRY_ASSIGN_OR_RETURN(auto channels, SyncChannel::pair());
   auto& [parent_end, child_end] = channels;
   GANTRY_ASSIGN_OR_RETURN(
@@ -202,6 +204,7 @@ Result<Created> create(const CreateRequest& request) {
         return init_body(plan, child_end, step);
       }));
   guard.set_pid(pid);
+  fifo.reset();
 
   if (plan.ns.new_user) GANTRY_TRY_CTX(write_id_maps(pid, spec.linux), "user namespace");
   if (request.callbacks.on_child_started)

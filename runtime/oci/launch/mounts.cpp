@@ -30,6 +30,9 @@ Result<void> remount_bind(RootfsContext& ctx, const std::string& dest, unsigned 
   unsigned long extra = flags & kReadonlyLike;
   if (extra == 0) return ok();
   GANTRY_ASSIGN_OR_RETURN(sys::UniqueFd fd, reopen(ctx.sys, ctx.root_fd, dest));
+  // In a user namespace the kernel locks the flags the mount came with: keep them.
+  if (ctx.ns.new_user || ctx.ns.has(spec::NamespaceType::user))
+    extra |= ctx.sys.mount_flags_of(fd.get()) & ~MS_RDONLY;
   return ctx.sys.mount("", fd_path(fd.get()), "", MS_BIND | MS_REMOUNT | extra, "");
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +48,10 @@ struct Bundle {
   spec::Spec spec;
 
   Bundle() {
+    // Reachable by a container's root mapped to another host uid (user namespaces).
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
     fs::create_directories(rootfs / "bin");
     fs::create_directories(out);
     fs::permissions(out, fs::perms::all);  // containers may run as any user
@@ -54,7 +59,8 @@ struct Bundle {
     for (const char* applet : {"sh", "cat", "hostname", "id", "grep", "ls", "sleep", "echo", "true",
                                "readlink", "stat", "touch", "mount", "wc"})
       fs::create_symlink("busybox", rootfs / "bin" / applet);
-    for (const char* d : {"proc", "sys", "dev", "etc", "tmp"}) fs::create_directories(rootfs / d);
+    for (const char* d : {"proc", "sys", "dev", "etc", "tmp", "out"})
+      fs::create_directories(rootfs / d);
     spec = default_spec();
   }
 
@@ -287,6 +293,150 @@ BOOST_AUTO_TEST_CASE(exec_joins_a_running_container) {
   BOOST_CHECK_EQUAL(b.output("exec-fds"), "0\n1\n2\n3");
   kill(created->pid, SIGKILL);
   BOOST_CHECK_EQUAL(wait_exit(created->pid), 128 + SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(user_namespace_with_id_maps) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  b.spec.linux.namespaces.push_back(spec::Namespace{spec::NamespaceType::user, ""});
+  b.spec.linux.uid_mappings = {spec::IdMapping{0, 100000, 65536}};
+  b.spec.linux.gid_mappings = {spec::IdMapping{0, 100000, 65536}};
+  fs::create_directories(b.dir / "ro");
+  fs::create_directories(b.rootfs / "ro");
+  spec::Mount ro;
+  ro.destination = "/ro";
+  ro.type = "bind";
+  ro.source = (b.dir / "ro").string();
+  ro.options = {"rbind", "ro"};
+  b.spec.mounts.push_back(ro);
+  b.run_script(
+      "touch /ro/x 2>/dev/null || echo refused > /out/ro; "
+      "id -u > /out/uid; cat /proc/self/uid_map > /out/uid_map; cat /proc/self/gid_map > "
+      "/out/gid_map; hostname > /out/hostname; echo x > /dev/null && echo ok > /out/devnull");
+  BOOST_CHECK_EQUAL(run_container(b), 0);
+  BOOST_CHECK_EQUAL(b.output("uid"), "0");
+  BOOST_CHECK(b.output("uid_map").find("100000") != std::string::npos);
+  BOOST_CHECK(b.output("gid_map").find("100000") != std::string::npos);
+  BOOST_CHECK_EQUAL(b.output("hostname"), "gantry-box");
+  BOOST_CHECK_EQUAL(b.output("devnull"), "ok");
+  BOOST_CHECK_EQUAL(b.output("ro"), "refused");
+  struct stat st;
+  BOOST_REQUIRE_EQUAL(stat((b.out / "uid").c_str(), &st), 0);
+  BOOST_CHECK_EQUAL(st.st_uid, 100000u);  // the container's root is 100000 on the host
+}
+
+BOOST_AUTO_TEST_CASE(cwd_through_a_leaked_fd_is_refused) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  // CVE-2024-21626: a directory fd of the host open while the init changes directory.
+  int leaked = open("/tmp", O_RDONLY | O_DIRECTORY);
+  BOOST_REQUIRE(leaked >= 3);
+  b.spec.process->cwd = "/proc/self/fd/" + std::to_string(leaked);
+  auto created = launch::create(b.request());
+  close(leaked);
+  BOOST_REQUIRE(!created);
+  BOOST_CHECK_MESSAGE(created.error().message().find("process.cwd") != std::string::npos,
+                      created.error().message());
+  BOOST_CHECK(!fs::exists(b.fifo));
+}
+
+BOOST_AUTO_TEST_CASE(preserved_fds_reach_the_container) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  // Make fd 3 and 4 ours (not close-on-exec), as runc --preserve-fds expects of its caller.
+  int a = open("/dev/null", O_RDONLY), c = open("/dev/null", O_RDONLY);
+  int d = open("/dev/null", O_RDONLY);  // 3 + preserve_fds: closed at exec
+  BOOST_REQUIRE(a == 3 && c == 4 && d == 5);
+  launch::CreateRequest r = b.request();
+  r.preserve_fds = 2;
+  b.run_script("ls /proc/self/fd > /out/fds");
+  auto created = launch::create(r);
+  close(a), close(c), close(d);
+  BOOST_REQUIRE_MESSAGE(created.has_value(),
+                        (created ? std::string() : created.error().to_string()));
+  BOOST_REQUIRE(launch::start(b.fifo, created->pid).has_value());
+  BOOST_CHECK_EQUAL(wait_exit(created->pid), 0);
+  BOOST_CHECK_EQUAL(b.output("fds"), "0\n1\n2\n3\n4\n5");  // 5: ls's directory
+}
+
+BOOST_AUTO_TEST_CASE(container_hooks_run_in_order) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  auto hook = [&](const std::string& name) {
+    spec::Hook h;
+    h.path = "/bin/sh";  // resolved in the runtime's namespace for createContainer
+    h.args = {"sh", "-c",
+              "cat >> " + (b.out / "hooks").string() + "; echo " + name + " >> " +
+                  (b.out / "hooks").string()};
+    return h;
+  };
+  b.spec.hooks.create_container = {hook("createContainer")};
+  spec::Hook start;
+  start.path = "/bin/sh";  // resolved in the container for startContainer
+  start.args = {"sh", "-c", "cat >> /out/hooks; echo startContainer >> /out/hooks"};
+  b.spec.hooks.start_container = {start};
+  launch::CreateRequest r = b.request();
+  std::vector<std::string> calls;
+  r.callbacks.on_child_started = [&](pid_t) -> gantry::Result<void> {
+    calls.push_back("child_started");
+    return gantry::ok();
+  };
+  r.callbacks.on_runtime_hooks = [&](pid_t) -> gantry::Result<void> {
+    calls.push_back("runtime_hooks");
+    return gantry::ok();
+  };
+  r.callbacks.state_json = [](pid_t pid) { return "{\"pid\":" + std::to_string(pid) + "}"; };
+  b.run_script("echo process >> /out/hooks");
+  auto created = launch::create(r);
+  BOOST_REQUIRE_MESSAGE(created.has_value(),
+                        (created ? std::string() : created.error().to_string()));
+  BOOST_CHECK_EQUAL(b.output("hooks"),
+                    "{\"pid\":" + std::to_string(created->pid) + "}createContainer");
+  BOOST_REQUIRE(launch::start(b.fifo, created->pid).has_value());
+  BOOST_CHECK_EQUAL(wait_exit(created->pid), 0);
+  std::string pid_json = "{\"pid\":" + std::to_string(created->pid) + "}";
+  BOOST_CHECK_EQUAL(b.output("hooks"),
+                    pid_json + "createContainer\n" + pid_json + "startContainer\nprocess");
+  BOOST_CHECK((calls == std::vector<std::string>{"child_started", "runtime_hooks"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_callback_kills_the_child) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  launch::CreateRequest r = b.request();
+  r.callbacks.on_runtime_hooks = [](pid_t) -> gantry::Result<void> {
+    return gantry::Error(gantry::ErrorKind::failed_precondition, "prestart hook failed");
+  };
+  std::string before = host_mounts();
+  auto created = launch::create(r);
+  BOOST_REQUIRE(!created);
+  BOOST_CHECK_EQUAL(created.error().kind(), gantry::ErrorKind::failed_precondition);
+  BOOST_CHECK(!fs::exists(b.fifo));
+  BOOST_CHECK_EQUAL(host_mounts(), before);
+  BOOST_CHECK_EQUAL(waitpid(-1, nullptr, WNOHANG), -1);
+}
+
+BOOST_AUTO_TEST_CASE(joins_a_namespace_by_path) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle first;
+  first.run_script("exec sleep 30");
+  auto one = launch::create(first.request());
+  BOOST_REQUIRE_MESSAGE(one.has_value(), (one ? std::string() : one.error().to_string()));
+  Bundle second;
+  for (auto& ns : second.spec.linux.namespaces)
+    if (ns.type == spec::NamespaceType::uts || ns.type == spec::NamespaceType::network)
+      ns.path = "/proc/" + std::to_string(one->pid) + "/ns/" +
+                (ns.type == spec::NamespaceType::uts ? "uts" : "net");
+  second.spec.hostname.clear();
+  second.run_script("hostname > /out/hostname; readlink /proc/self/ns/net > /out/net");
+  BOOST_CHECK_EQUAL(run_container(second), 0);
+  BOOST_CHECK_EQUAL(second.output("hostname"), "gantry-box");
+  char link[128] = {};
+  std::string path = "/proc/" + std::to_string(one->pid) + "/ns/net";
+  BOOST_REQUIRE(readlink(path.c_str(), link, sizeof link - 1) > 0);
+  BOOST_CHECK_EQUAL(second.output("net"), link);
+  kill(one->pid, SIGKILL);
+  wait_exit(one->pid);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
