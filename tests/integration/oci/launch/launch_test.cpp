@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -57,7 +59,7 @@ struct Bundle {
     fs::permissions(out, fs::perms::all);  // containers may run as any user
     fs::copy_file("/bin/busybox", rootfs / "bin/busybox");
     for (const char* applet : {"sh", "cat", "hostname", "id", "grep", "ls", "sleep", "echo", "true",
-                               "readlink", "stat", "touch", "mount", "wc"})
+                               "readlink", "stat", "touch", "mount", "wc", "tty", "stty"})
       fs::create_symlink("busybox", rootfs / "bin" / applet);
     for (const char* d : {"proc", "sys", "dev", "etc", "tmp", "out"})
       fs::create_directories(rootfs / d);
@@ -437,6 +439,77 @@ BOOST_AUTO_TEST_CASE(joins_a_namespace_by_path) {
   BOOST_CHECK_EQUAL(second.output("net"), link);
   kill(one->pid, SIGKILL);
   wait_exit(one->pid);
+}
+
+namespace {
+// The fd and payload of one SCM_RIGHTS message.
+int receive_fd(int sock, std::string& name) {
+  char buf[256];
+  struct iovec iov {
+    buf, sizeof buf
+  };
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = recvmsg(sock, &msg, 0);
+  if (n < 0) return -1;
+  name.assign(buf, static_cast<size_t>(n));
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(terminal_sends_the_pty_master_over_the_console_socket) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  int sv[2];
+  BOOST_REQUIRE_EQUAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  b.spec.process->terminal = true;
+  b.spec.process->console_size = spec::ConsoleSize{40, 100};
+  b.run_script(
+      "tty > /out/tty; stty size > /out/size 2>&1; readlink /proc/self/fd/0 > /out/stdin; echo "
+      "hello-from-tty");
+  launch::CreateRequest r = b.request();
+  r.console_socket_fd = sv[1];
+  auto created = launch::create(r);
+  close(sv[1]);
+  BOOST_REQUIRE_MESSAGE(created.has_value(),
+                        (created ? std::string() : created.error().to_string()));
+  std::string name;
+  int master = receive_fd(sv[0], name);
+  close(sv[0]);
+  BOOST_REQUIRE(master >= 0);
+  BOOST_CHECK(name.rfind("/dev/pts/", 0) == 0);
+  BOOST_REQUIRE(launch::start(b.fifo, created->pid).has_value());
+  std::string seen;
+  char buf[256];
+  for (;;) {
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;  // EIO once the slave side is gone
+    seen.append(buf, static_cast<size_t>(n));
+  }
+  close(master);
+  BOOST_CHECK_EQUAL(wait_exit(created->pid), 0);
+  BOOST_CHECK_MESSAGE(seen.find("hello-from-tty") != std::string::npos, seen);
+  BOOST_CHECK_EQUAL(b.output("tty"), name);
+  BOOST_CHECK_EQUAL(b.output("stdin"), name);
+  BOOST_CHECK_EQUAL(b.output("size"), "40 100");
+}
+
+BOOST_AUTO_TEST_CASE(terminal_without_a_console_socket_is_refused) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  b.spec.process->terminal = true;
+  auto created = launch::create(b.request());
+  BOOST_REQUIRE(!created);
+  BOOST_CHECK_EQUAL(created.error().kind(), gantry::ErrorKind::invalid_argument);
+  BOOST_CHECK(!fs::exists(b.fifo));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
