@@ -1,4 +1,5 @@
-// The registry model's manifest reader and reference grammar on arbitrary bytes. The first byte
+// The registry model's manifest reader, reference grammar and HTTP header readers
+// (model/api/registry_http.h) on arbitrary bytes. The first byte
 // picks the media type; the rest is the body. Must never crash; a refusal is MANIFEST_INVALID
 // (400); an accepted document is pushed into a ModelRegistry that has none of its blobs, which
 // must answer MANIFEST_BLOB_UNKNOWN unless the document references nothing, and then GET gives
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "model/api/registry_http.h"
 #include "model/registry/manifest.h"
 #include "model/registry/model_registry.h"
 #include "model/registry/names.h"
@@ -38,6 +40,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)reg::valid_tag(body);
   auto ref = reg::parse_reference(body, api::RegistryErrorCode::manifest_unknown);
   if (!ref && ref.error().http_status() >= 500) fail("reference: server error");
+
+  // The header readers take any string; what they accept they write back the same way.
+  if (auto r = api::parse_content_range(body))
+    if (!api::parse_content_range(api::content_range_header(r->first, r->last - r->first + 1)))
+      fail("content range does not round-trip");
+  (void)api::parse_blob_range(body);
+  (void)api::offset_from_upload_range(body, data[0] & 1);
+  if (auto last = api::next_last_from_link(body))
+    if (api::next_last_from_link(api::link_header("/v2/_catalog", 1, *last)) != *last)
+      fail("Link last does not round-trip");
+  auto e = api::error_from_response(400, body, api::RegistryErrorCode::manifest_invalid);
+  if (e.http_status() != 400) fail("error status changed");
 
   auto parsed = reg::parse_manifest(type, body);
   if (!parsed) {
