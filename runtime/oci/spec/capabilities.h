@@ -39,8 +39,9 @@ struct CapabilityPlan {
   uint64_t permitted = 0;
   uint64_t inheritable = 0;
   uint64_t ambient = 0;
-  std::vector<int> bounding_drop;  // every known capability not in `bounding`, ascending
-  std::vector<int> ambient_raise;  // the ambient capabilities, ascending
+  std::vector<int> bounding_drop;    // every known capability not in `bounding`, ascending
+  std::vector<int> ambient_raise;    // the ambient capabilities that can be raised, ascending
+  std::vector<int> ambient_skipped;  // ambient but not permitted+inheritable (runc skips them)
 
   // The capset(2) arguments for _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.
   uint32_t effective_word(int i) const { return static_cast<uint32_t>(effective >> (32 * i)); }
@@ -51,7 +52,7 @@ struct CapabilityPlan {
 // The plan for process.capabilities; an absent object means every set empty (and the whole
 // bounding set dropped), as runc does. Errors name "process.capabilities.<set>[i]".
 // An ambient capability that is not both permitted and inheritable cannot be raised by the
-// kernel; that is invalid_argument naming the entry (runc warns and skips it instead).
+// kernel; it goes to ambient_skipped (runc warns and skips it; its default spec has such).
 Result<CapabilityPlan> capability_plan(const std::optional<Capabilities>& caps);
 
 }  // namespace gantry::runtime::oci::spec

@@ -190,6 +190,12 @@ struct Seccomp {
   std::vector<SeccompSyscall> syscalls;
 };
 
+// linux.personality: domain "LINUX" or "LINUX32" (no flags are defined by the spec).
+struct Personality {
+  std::string domain;
+  std::vector<std::string> flags;
+};
+
 struct Linux {
   std::vector<Namespace> namespaces;
   std::vector<IdMapping> uid_mappings;
@@ -203,6 +209,7 @@ struct Linux {
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
   std::string mount_label;
+  std::optional<Personality> personality;
 
   const Namespace* find_namespace(NamespaceType type) const;
 };
