@@ -24,11 +24,18 @@
 //            death by signal (137 for SIGKILL).
 //
 // Settling, i.e. how "eventually" is deterministic: the model's state after an op is the state
-// once the container has settled. A driver, after Create/Start/Kill/Delete/Pause/Resume, when
-// `model.state_of(id)` is `stopped` while the real runtime still says running, polls `state`
-// until it says stopped (timeout: a few seconds), before the next op. Finite `sleep N` is only
-// finished by an explicit Wait (the model does not keep time); properties should use `sleep`
-// (forever) and terminating programs, and Wait only where `wait_would_block` is false.
+// once every process has settled. A driver makes the real container settle before the next op:
+//   - the model's init (or a detached exec) is `blocked` or `sleeping` (container(id)->init.phase,
+//     ->execs[i].phase): poll /proc/<pid>/syscall until its first field is 34 (pause: `sleep`
+//     forever) or 230 (clock_nanosleep: `sleep N`), with /proc/<pid>/exe being test_init. This
+//     matters: `runc start` returns before test_init has even been exec'd, so a signal sent
+//     right after start can arrive before the traps exist (observed: a trapped USR1 sent right
+//     after start was ignored by the pid 1 that had no handler yet);
+//   - the model's state_of(id) is `stopped` while the runtime still says running: poll `state`
+//     until it says stopped (the init is reaped asynchronously; seconds on a loaded machine).
+// Finite `sleep N` is only finished by an explicit Wait (the model keeps no time); properties
+// should use `sleep` (forever), at most one per program, and terminating programs, and Wait
+// only where `wait_would_block` is false.
 //
 // The files of a container: the model keeps what `write` made (path -> text), fresh at each
 // Create (the driver gives every Create a fresh rootfs). It assumes `write` succeeds (the
