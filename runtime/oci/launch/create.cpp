@@ -24,7 +24,7 @@ struct InitPlan {
   const spec::Spec& spec;
   NamespacePlan ns;
   std::filesystem::path rootfs;
-  std::vector<uint8_t> seccomp;
+  std::optional<spec::SeccompProgram> seccomp;
   bool setgroups_allowed = true;
   int fifo_fd = -1;  // O_PATH of the exec fifo, inherited from the parent
 };
@@ -114,7 +114,7 @@ Result<void> init_body(InitPlan& p, SyncChannel& channel, std::string& step) {
   if (!process.no_new_privileges) {
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: before the drop.
     step = "linux.seccomp";
-    GANTRY_TRY(install_seccomp(p.seccomp));
+    GANTRY_TRY(apply_seccomp(p.seccomp));
   }
   step = "process.capabilities.bounding";
   GANTRY_TRY(apply_bounding_set(process));
@@ -144,7 +144,7 @@ Result<void> init_body(InitPlan& p, SyncChannel& channel, std::string& step) {
     die_after_ready(step, r.error());
   if (process.no_new_privileges) {
     step = "linux.seccomp";
-    if (auto r = install_seccomp(p.seccomp); !r) die_after_ready(step, r.error());
+    if (auto r = apply_seccomp(p.seccomp); !r) die_after_ready(step, r.error());
   }
   die_after_ready("exec", exec_process(process, path, p.request.preserve_fds));
 }
@@ -187,6 +187,7 @@ Result<Created> create(const CreateRequest& request) {
   InitPlan plan{request, spec, {}, rootfs_of(spec, request.bundle), {}, true};
   GANTRY_ASSIGN_OR_RETURN(plan.ns, plan_namespaces(spec));
   GANTRY_TRY(validate_sysctl(spec, plan.ns));
+  GANTRY_ASSIGN_OR_RETURN(plan.seccomp, compile_seccomp_of(spec));
   plan.setgroups_allowed = !(plan.ns.new_user && ::geteuid() != 0);
   struct stat st;
   if (::stat(plan.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))

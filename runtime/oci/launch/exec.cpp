@@ -50,7 +50,7 @@ Result<NamespacePlan> exec_plan(pid_t pid, const spec::Spec& spec) {
 }
 
 Result<void> exec_body(const ExecRequest& request, const NamespacePlan& ns,
-                       const std::vector<uint8_t>& seccomp, SyncChannel& channel,
+                       const std::optional<spec::SeccompProgram>& seccomp, SyncChannel& channel,
                        std::string& step) {
   const spec::Process& process = request.process;
   step = "wait for the cgroup";
@@ -67,7 +67,7 @@ Result<void> exec_body(const ExecRequest& request, const NamespacePlan& ns,
   }
   if (!process.no_new_privileges) {
     step = "linux.seccomp";
-    GANTRY_TRY(install_seccomp(seccomp));
+    GANTRY_TRY(apply_seccomp(seccomp));
   }
   step = "process.capabilities.bounding";
   GANTRY_TRY(apply_bounding_set(process));
@@ -86,7 +86,7 @@ Result<void> exec_body(const ExecRequest& request, const NamespacePlan& ns,
   GANTRY_TRY(channel.send(Message::of(MsgType::ready)));
   if (process.no_new_privileges) {
     step = "linux.seccomp";
-    GANTRY_TRY(install_seccomp(seccomp));
+    GANTRY_TRY(apply_seccomp(seccomp));
   }
   step = "exec";
   return exec_process(process, path, request.preserve_fds);
@@ -108,7 +108,7 @@ Result<pid_t> exec(const ExecRequest& request) {
         "the container's init (pid " + std::to_string(request.init_pid) + ") is not running",
         ESRCH);
   GANTRY_ASSIGN_OR_RETURN(NamespacePlan ns, exec_plan(request.init_pid, *request.spec));
-  std::vector<uint8_t> seccomp;  // TODO(H4): compile request.spec->linux.seccomp (H2's seccomp.h)
+  GANTRY_ASSIGN_OR_RETURN(auto seccomp, compile_seccomp_of(*request.spec));
   GANTRY_ASSIGN_OR_RETURN(auto channels, SyncChannel::pair());
   auto& [parent_end, child_end] = channels;
   GANTRY_ASSIGN_OR_RETURN(pid_t pid,

@@ -10,12 +10,40 @@
 #include <map>
 #include <sstream>
 
-#include "runtime/oci/launch/mount_flags.h"
 #include "runtime/oci/launch/steps.h"
+#include "runtime/oci/spec/mount_options.h"
 #include "runtime/sys/resolve.h"
 
 namespace gantry::runtime::oci::launch {
 namespace {
+
+// The translated options (runtime/oci/spec/mount_options.h) in the form the steps below use.
+struct MountFlags {
+  unsigned long flags = 0;  // for mount(2); MS_REC for an rbind
+  std::vector<unsigned long> propagation;
+  std::string data;
+  bool bind = false;
+  uint64_t attr_set = 0;  // recursive attributes ("rro", ...): mount_setattr(AT_RECURSIVE)
+  uint64_t attr_clear = 0;
+};
+
+Result<MountFlags> translate(const std::vector<std::string>& options) {
+  GANTRY_ASSIGN_OR_RETURN(spec::MountOptions o, spec::parse_mount_options(options, "options"));
+  MountFlags f;
+  f.flags = o.mount_flags() & ~MS_BIND;
+  f.propagation = o.propagation;
+  f.data = o.data;
+  f.bind = o.bind;
+  f.attr_set = o.attr_set;
+  f.attr_clear = o.attr_clear;
+  return f;
+}
+
+Result<void> set_recursive_attrs(RootfsContext& ctx, const std::string& dest, const MountFlags& f) {
+  if (f.attr_set == 0 && f.attr_clear == 0) return ok();
+  GANTRY_ASSIGN_OR_RETURN(sys::UniqueFd fd, ctx.sys.open_in_root(ctx.root_fd, dest, O_PATH, 0));
+  return ctx.sys.mount_setattr(fd_path(fd.get()), f.attr_set, f.attr_clear);
+}
 
 constexpr unsigned long kReadonlyLike = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
                                         MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
@@ -57,6 +85,7 @@ Result<void> mount_bind(RootfsContext& ctx, const spec::Mount& m, const MountFla
                           make_target(ctx.sys, ctx.root_fd, m.destination, !S_ISDIR(st.st_mode)));
   GANTRY_TRY(ctx.sys.mount(source, fd_path(target.fd.get()), "", MS_BIND | (f.flags & MS_REC), ""));
   GANTRY_TRY(remount_bind(ctx, m.destination, f.flags));
+  GANTRY_TRY(set_recursive_attrs(ctx, m.destination, f));
   return set_propagation(ctx, m.destination, f.propagation);
 }
 
@@ -156,6 +185,7 @@ Result<void> mount_fs(RootfsContext& ctx, const spec::Mount& m, const MountFlags
                           make_target(ctx.sys, ctx.root_fd, m.destination, false));
   std::string source = m.source.empty() ? fstype : m.source;
   GANTRY_TRY(ctx.sys.mount(source, fd_path(target.fd.get()), fstype, f.flags, f.data));
+  GANTRY_TRY(set_recursive_attrs(ctx, m.destination, f));
   return set_propagation(ctx, m.destination, f.propagation);
 }
 
@@ -193,7 +223,7 @@ Result<MountTarget> make_target(Syscalls& sys, int root_fd, const std::string& d
 }
 
 Result<void> mount_config_entry(RootfsContext& ctx, const spec::Mount& m) {
-  GANTRY_ASSIGN_OR_RETURN(MountFlags f, translate_mount_options(m.options));
+  GANTRY_ASSIGN_OR_RETURN(MountFlags f, translate(m.options));
   if (m.destination.empty() || m.destination[0] != '/')
     return Error(ErrorKind::invalid_argument,
                  "destination '" + m.destination + "' is not absolute");

@@ -6,7 +6,6 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -19,6 +18,7 @@
 #include <set>
 
 #include "runtime/oci/launch/steps.h"
+#include "runtime/oci/spec/capabilities.h"
 
 namespace gantry::runtime::oci::launch {
 namespace {
@@ -33,23 +33,13 @@ int last_cap() {
   return last;
 }
 
-// Names to numbers; a capability this kernel does not know, or that we do not hold ourselves
-// (root here may lack some), is left out: asking for it could only fail.
-Result<std::vector<cap_value_t>> cap_numbers(const std::vector<std::string>& names,
-                                             const char* set) {
-  std::vector<cap_value_t> out;
-  for (const auto& name : names) {
-    cap_value_t v;
-    std::string lower = name;
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (cap_from_name(lower.c_str(), &v) < 0)
-      return Error(ErrorKind::invalid_argument, std::string("process.capabilities.") + set +
-                                                    ": unknown capability '" + name + "'");
-    if (v > last_cap()) continue;
-    if (prctl(PR_CAPBSET_READ, v, 0, 0, 0) != 1) continue;
-    out.push_back(v);
-  }
-  return out;
+// What this process holds: a capability we do not have (root here may lack some) cannot be
+// given, so the sets are cut to it, as runc does for its own missing capabilities.
+uint64_t own_permitted() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) < 0) return ~uint64_t{0};
+  return uint64_t{data[0].permitted} | (uint64_t{data[1].permitted} << 32);
 }
 
 const std::set<std::string> kIpcSysctls = {
@@ -132,14 +122,12 @@ Result<void> apply_oom_score_adj(const spec::Process& process) {
 }
 
 Result<void> apply_bounding_set(const spec::Process& process) {
-  if (!process.capabilities) return ok();
-  GANTRY_ASSIGN_OR_RETURN(auto keep, cap_numbers(process.capabilities->bounding, "bounding"));
-  std::set<cap_value_t> kept(keep.begin(), keep.end());
-  for (int c = 0; c <= last_cap(); ++c) {
-    if (kept.count(c)) continue;
-    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
+  GANTRY_ASSIGN_OR_RETURN(spec::CapabilityPlan plan, spec::capability_plan(process.capabilities));
+  for (int c : plan.bounding_drop) {
+    if (c > last_cap() || prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-      return errno_error(errno, "drop capability " + std::to_string(c) + " from the bounding set");
+      return errno_error(
+          errno, "drop " + std::string(spec::capability_name(c)) + " from the bounding set");
   }
   return ok();
 }
@@ -161,34 +149,28 @@ Result<void> apply_user(const spec::Process& process, bool setgroups_allowed) {
 }
 
 Result<void> apply_capabilities(const spec::Process& process) {
-  cap_t caps = cap_init();
-  if (caps == nullptr) return errno_error(errno, "cap_init");
-  std::vector<cap_value_t> ambient;
-  auto fill = [&]() -> Result<void> {
-    if (process.capabilities) {
-      const auto& c = *process.capabilities;
-      GANTRY_ASSIGN_OR_RETURN(auto eff, cap_numbers(c.effective, "effective"));
-      GANTRY_ASSIGN_OR_RETURN(auto prm, cap_numbers(c.permitted, "permitted"));
-      GANTRY_ASSIGN_OR_RETURN(auto inh, cap_numbers(c.inheritable, "inheritable"));
-      GANTRY_ASSIGN_OR_RETURN(ambient, cap_numbers(c.ambient, "ambient"));
-      if (!eff.empty())
-        cap_set_flag(caps, CAP_EFFECTIVE, static_cast<int>(eff.size()), eff.data(), CAP_SET);
-      if (!prm.empty())
-        cap_set_flag(caps, CAP_PERMITTED, static_cast<int>(prm.size()), prm.data(), CAP_SET);
-      if (!inh.empty())
-        cap_set_flag(caps, CAP_INHERITABLE, static_cast<int>(inh.size()), inh.data(), CAP_SET);
-    }
-    if (cap_set_proc(caps) < 0) return errno_error(errno, "process.capabilities: capset");
-    return ok();
-  };
-  auto r = fill();
-  cap_free(caps);
-  GANTRY_TRY(r);
+  GANTRY_ASSIGN_OR_RETURN(spec::CapabilityPlan plan, spec::capability_plan(process.capabilities));
+  uint64_t held = own_permitted();
+  plan.effective &= held;
+  plan.permitted &= held;
+  plan.inheritable &= held;
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    data[i].effective = plan.effective_word(i);
+    data[i].permitted = plan.permitted_word(i);
+    data[i].inheritable = plan.inheritable_word(i);
+  }
+  if (::syscall(SYS_capset, &header, data) < 0)
+    return errno_error(errno, "process.capabilities: capset");
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return errno_error(errno, "clear ambient capabilities");
-  for (cap_value_t c : ambient)
+  for (int c : plan.ambient_raise) {
+    if (((plan.permitted & plan.inheritable) >> c & 1) == 0) continue;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-      return errno_error(errno, "process.capabilities.ambient: raise " + std::to_string(c));
+      return errno_error(
+          errno, "process.capabilities.ambient: raise " + std::string(spec::capability_name(c)));
+  }
   return ok();
 }
 
@@ -199,16 +181,15 @@ Result<void> apply_no_new_privs(const spec::Process& process) {
   return ok();
 }
 
-Result<void> install_seccomp(const std::vector<uint8_t>& bpf) {
-  if (bpf.empty()) return ok();
-  if (bpf.size() % sizeof(sock_filter) != 0)
-    return Error(ErrorKind::internal, "linux.seccomp: program size is not whole instructions");
-  sock_fprog prog{};
-  prog.len = static_cast<unsigned short>(bpf.size() / sizeof(sock_filter));
-  prog.filter = reinterpret_cast<sock_filter*>(const_cast<uint8_t*>(bpf.data()));
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-    return errno_error(errno, "linux.seccomp: install the filter");
-  return ok();
+Result<std::optional<spec::SeccompProgram>> compile_seccomp_of(const spec::Spec& spec) {
+  if (!spec.linux.seccomp) return std::optional<spec::SeccompProgram>();
+  GANTRY_ASSIGN_OR_RETURN(spec::SeccompProgram program, spec::compile_seccomp(*spec.linux.seccomp));
+  return std::optional<spec::SeccompProgram>(std::move(program));
+}
+
+Result<void> apply_seccomp(const std::optional<spec::SeccompProgram>& program) {
+  if (!program) return ok();
+  return spec::install_seccomp_program(*program);
 }
 
 Result<void> enter_cwd(const spec::Process& process) {

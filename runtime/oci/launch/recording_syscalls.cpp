@@ -58,6 +58,11 @@ Result<void> RecordingSyscalls::mount(const std::string& source, const std::stri
                 (fstype.empty() ? "-" : fstype) + " " + mount_flags_string(flags) +
                 (data.empty() ? "" : " " + data));
 }
+Result<void> RecordingSyscalls::mount_setattr(const std::string& path, uint64_t attr_set,
+                                              uint64_t attr_clear) {
+  return record("mount_setattr " + show(path) + " set=" + hex(attr_set) +
+                " clear=" + hex(attr_clear));
+}
 Result<void> RecordingSyscalls::umount2(const std::string& target, int flags) {
   return record("umount2 " + show(target) + " " + std::to_string(flags));
 }

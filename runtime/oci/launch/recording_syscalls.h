@@ -28,6 +28,8 @@ class RecordingSyscalls final : public Syscalls {
   Result<void> mount(const std::string& source, const std::string& target,
                      const std::string& fstype, unsigned long flags,
                      const std::string& data) override;
+  Result<void> mount_setattr(const std::string& path, uint64_t attr_set,
+                             uint64_t attr_clear) override;
   Result<void> umount2(const std::string& target, int flags) override;
   Result<void> pivot_root(const std::string& new_root, const std::string& put_old) override;
   Result<void> chdir(const std::string& path) override;

@@ -3,25 +3,16 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 
-#include <map>
-
 #include "runtime/oci/launch/steps.h"
+#include "runtime/oci/spec/mount_options.h"
 
 namespace gantry::runtime::oci::launch {
 
 Result<void> set_root_propagation(Syscalls& sys, const std::string& rootfs_propagation) {
-  static const std::map<std::string, unsigned long> kFlags = {
-      {"", MS_SLAVE | MS_REC},  // runc's default: the host's later mounts still reach us
-      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
-      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
-      {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-  };
-  auto it = kFlags.find(rootfs_propagation);
-  if (it == kFlags.end())
-    return Error(ErrorKind::invalid_argument,
-                 "linux.rootfsPropagation: unknown value '" + rootfs_propagation + "'");
-  return sys.mount("", "/", "", it->second, "");
+  GANTRY_ASSIGN_OR_RETURN(unsigned long flags, spec::rootfs_propagation_flags(rootfs_propagation));
+  // runc's default: a slave, so the host's later mounts still reach us, ours never reach it.
+  if (flags == 0) flags = MS_SLAVE | MS_REC;
+  return sys.mount("", "/", "", flags, "");
 }
 
 Result<void> bind_rootfs(Syscalls& sys, const std::filesystem::path& rootfs) {

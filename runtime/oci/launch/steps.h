@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/base/result.h"
 #include "runtime/oci/launch/syscalls.h"
+#include "runtime/oci/spec/seccomp.h"
 #include "runtime/oci/spec/spec.h"
 #include "runtime/sys/fd.h"
 
@@ -102,8 +104,10 @@ Result<void> apply_bounding_set(const spec::Process& process);
 Result<void> apply_user(const spec::Process& process, bool setgroups_allowed);
 Result<void> apply_capabilities(const spec::Process& process);
 Result<void> apply_no_new_privs(const spec::Process& process);
-// Installs a compiled filter (struct sock_filter instructions); empty: none.
-Result<void> install_seccomp(const std::vector<uint8_t>& bpf);
+// Seccomp: compiled in the parent (no allocation or libseccomp in the child), installed by the
+// child with one seccomp(2) call; nullopt when the config has no linux.seccomp.
+Result<std::optional<spec::SeccompProgram>> compile_seccomp_of(const spec::Spec& spec);
+Result<void> apply_seccomp(const std::optional<spec::SeccompProgram>& program);
 // chdir(cwd) then checks that the result is inside the root (CVE-2024-21626).
 Result<void> enter_cwd(const spec::Process& process);
 // Resolves argv[0] on the process's PATH inside the (already pivoted) root.

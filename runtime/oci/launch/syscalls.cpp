@@ -32,6 +32,14 @@ class RealSyscalls final : public Syscalls {
     return check(rc, "mount '" + source + "' on '" + target + "' (type '" + fstype + "', " +
                          mount_flags_string(flags) + (data.empty() ? "" : ", " + data) + ")");
   }
+  Result<void> mount_setattr(const std::string& path, uint64_t attr_set,
+                             uint64_t attr_clear) override {
+    struct mount_attr attr {};
+    attr.attr_set = attr_set;
+    attr.attr_clr = attr_clear;
+    int rc = ::mount_setattr(AT_FDCWD, path.c_str(), AT_RECURSIVE, &attr, sizeof attr);
+    return check(rc, "mount_setattr '" + path + "'");
+  }
   Result<void> umount2(const std::string& target, int flags) override {
     return check(::umount2(target.c_str(), flags), "umount '" + target + "'");
   }

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ class Syscalls {
   virtual Result<void> mount(const std::string& source, const std::string& target,
                              const std::string& fstype, unsigned long flags,
                              const std::string& data) = 0;
+  // mount_setattr(2) with AT_RECURSIVE on path: MOUNT_ATTR_* to set and to clear.
+  virtual Result<void> mount_setattr(const std::string& path, uint64_t attr_set,
+                                     uint64_t attr_clear) = 0;
   virtual Result<void> umount2(const std::string& target, int flags) = 0;
   virtual Result<void> pivot_root(const std::string& new_root, const std::string& put_old) = 0;
   virtual Result<void> chdir(const std::string& path) = 0;

@@ -512,4 +512,28 @@ BOOST_AUTO_TEST_CASE(terminal_without_a_console_socket_is_refused) {
   BOOST_CHECK(!fs::exists(b.fifo));
 }
 
+BOOST_AUTO_TEST_CASE(seccomp_filter_applies_to_the_process) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  for (bool nnp : {true, false}) {
+    Bundle b;
+    b.spec.process->no_new_privileges = nnp;
+    spec::Seccomp sc;
+    sc.default_action = "SCMP_ACT_ALLOW";
+    spec::SeccompSyscall deny;
+    deny.names = {"mkdir", "mkdirat"};
+    deny.action = "SCMP_ACT_ERRNO";
+    deny.errno_ret = 1;  // EPERM
+    sc.syscalls = {deny};
+    b.spec.linux.seccomp = sc;
+    b.run_script(
+        "mkdir /tmp/d 2>/out/err; echo $? > /out/rc; grep Seccomp: /proc/self/status > /out/mode");
+    BOOST_CHECK_EQUAL(run_container(b), 0);
+    BOOST_CHECK(b.output("rc") != "0");
+    BOOST_CHECK_MESSAGE(b.output("err").find("not permitted") != std::string::npos,
+                        b.output("err"));
+    BOOST_CHECK_EQUAL(b.output("mode"), "Seccomp:\t2");
+    BOOST_CHECK(!fs::exists(b.rootfs / "tmp/d"));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
