@@ -14,6 +14,7 @@
 
 #include "model/oci/oci_model.h"
 #include "runtime/sys/process.h"
+#include "tests/support/require.h"
 #include "tests/support/temp_dir.h"
 
 namespace gantry::model::oci {
@@ -51,6 +52,31 @@ Outcome predicted(const std::vector<std::string>& args) {
   BOOST_REQUIRE(m.apply(Create{"c", {"sleep"}}).ok());
   BOOST_REQUIRE(m.apply(Start{"c"}).ok());
   return m.apply(Exec{"c", args, false});
+}
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// The pid of test_init started by `unshare --pid --fork` (pid 1 in its namespace), once it is
+// blocked in `sleep` forever (pause(2), syscall 34): its traps are in place by then.
+pid_t settled_child_of(pid_t parent) {
+  for (int i = 0; i < 1000; ++i) {
+    const std::string children = read_first_line("/proc/" + std::to_string(parent) + "/task/" +
+                                                 std::to_string(parent) + "/children");
+    if (!children.empty()) {
+      const pid_t child = std::stoi(children);
+      std::error_code ec;
+      auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(child) + "/exe", ec);
+      const std::string syscall = read_first_line("/proc/" + std::to_string(child) + "/syscall");
+      if (!ec && exe.filename() == "test_init" && syscall.rfind("34 ", 0) == 0) return child;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
 }
 
 }  // namespace
@@ -184,6 +210,40 @@ BOOST_AUTO_TEST_CASE(traps_and_default_actions) {
   BOOST_REQUIRE(p.has_value());
   BOOST_TEST(!p->status.exited);
   BOOST_TEST(p->status.term_signal == SIGTERM);
+}
+
+// The rule the model relies on: pid 1 of a pid namespace does not get a signal it has no handler
+// for, even from an ancestor namespace, except SIGKILL (and SIGSTOP).
+BOOST_AUTO_TEST_CASE(pid1_ignores_signals_without_a_handler) {
+  if (!testing::require_root() || !testing::require_program("unshare")) return;
+  sys::SpawnOptions options;
+  options.capture_stdout = true;
+  options.capture_stderr = true;
+  auto unshare = sys::spawn({"unshare", "--pid", "--fork", test_init_path(), "sleep"}, options);
+  BOOST_REQUIRE(unshare.has_value());
+  const pid_t init = settled_child_of(unshare->pid());
+  BOOST_REQUIRE(init > 0);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) BOOST_REQUIRE(::kill(init, sig) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(read_first_line("/proc/" + std::to_string(init) + "/syscall").rfind("34 ", 0) == 0);
+  BOOST_REQUIRE(::kill(init, SIGKILL) == 0);
+  auto r = sys::wait(*unshare, 10000);
+  BOOST_REQUIRE(r.has_value());
+  // unshare itself reports a child's death by signal as exit 1 (util-linux 2.38); the child is
+  // what matters: it is gone.
+  BOOST_TEST(!r->status.success());
+  BOOST_TEST(!std::filesystem::exists("/proc/" + std::to_string(init) + "/syscall"));
+
+  // With a trap, TERM reaches pid 1: exit 128 + 15, as the model says.
+  auto trapped = sys::spawn(
+      {"unshare", "--pid", "--fork", test_init_path(), "trap", "TERM", "exit", "sleep"}, options);
+  BOOST_REQUIRE(trapped.has_value());
+  const pid_t init2 = settled_child_of(trapped->pid());
+  BOOST_REQUIRE(init2 > 0);
+  BOOST_REQUIRE(::kill(init2, SIGTERM) == 0);
+  auto r2 = sys::wait(*trapped, 10000);
+  BOOST_REQUIRE(r2.has_value());
+  BOOST_TEST(exit_status(r2->status) == 143);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
