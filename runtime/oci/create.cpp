@@ -1,0 +1,180 @@
+// `create --bundle B [--pid-file P] [--console-socket S] ID`: the container up to "created":
+// its state directory (locked), a copy of its config, its cgroup with the limits, the init
+// (launch::create) placed in the cgroup, the prestart and createRuntime hooks, state.json, then
+// the pid file. A failure at any step undoes the earlier ones: no state directory, cgroup or
+// process survives a failed create.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <pwd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
+
+#include "runtime/oci/console_socket.h"
+#include "runtime/oci/hook_phase.h"
+#include "runtime/oci/launch/launch.h"
+#include "runtime/oci/logging.h"
+#include "runtime/oci/operations.h"
+#include "runtime/oci/pid_file.h"
+#include "runtime/sys/fs.h"
+
+namespace gantry::runtime::oci {
+
+namespace {
+
+Result<std::string> read_bundle_config(const std::filesystem::path& bundle) {
+  auto path = bundle / "config.json";
+  sys::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno_error(errno, "open '" + path.string() + "'");
+  GANTRY_ASSIGN_OR_RETURN_CTX(std::string text, sys::read_all(fd.get(), 64 << 20),
+                              "read '" + path.string() + "'");
+  return text;
+}
+
+Result<void> check_options(const CreateOptions& o, const spec::Spec& s) {
+  if (o.no_pivot) {
+    return Error(ErrorKind::not_implemented,
+                 "--no-pivot: not supported (gantry-oci always uses "
+                 "pivot_root)");
+  }
+  if (o.preserve_fds < 0) {
+    return Error(ErrorKind::invalid_argument, "--preserve-fds: must not be negative");
+  }
+  if (!s.process) {
+    return Error(ErrorKind::invalid_argument, "process: required to create a container");
+  }
+  if (s.process->terminal && o.console_socket.empty()) {
+    return Error(ErrorKind::invalid_argument,
+                 "process.terminal: true needs --console-socket (cannot allocate tty if "
+                 "gantry-oci will detach without setting console socket)");
+  }
+  if (!s.process->terminal && !o.console_socket.empty()) {
+    return Error(ErrorKind::invalid_argument,
+                 "--console-socket: given, but process.terminal is false");
+  }
+  return ok();
+}
+
+// Undoes a create that got as far as the arguments say.
+void roll_back(StateStore& store, const std::string& id, std::optional<cgroup::Manager>& manager,
+               pid_t init_pid) {
+  if (init_pid > 0) {
+    ::kill(init_pid, SIGKILL);
+    while (::waitpid(init_pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (manager) {
+    (void)manager->signal_all(SIGKILL);
+    auto r = manager->destroy();
+    if (!r) log_warning(r.error().with_context("create " + id + ": remove cgroup").to_string());
+  }
+  auto r = store.remove(id);
+  if (!r) log_warning(r.error().with_context("create " + id).to_string());
+}
+
+std::string creating_state_json(const Record& record, pid_t pid) {
+  Container c;
+  c.record = record;
+  c.record.init_pid = pid;
+  c.state = api::ContainerState::creating;
+  auto doc = state_document(c);
+  doc["pid"] = pid;
+  return doc.dump();
+}
+
+// runc's owner: the name of the user that created the container ("#<uid>" without one).
+std::string owner_name() {
+  uid_t uid = ::geteuid();
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
+  return "#" + std::to_string(uid);
+}
+
+// systemd socket activation: $LISTEN_FDS fds after stdio reach the container too (as runc).
+int listen_fds() {
+  const char* v = std::getenv("LISTEN_FDS");
+  if (!v) return 0;
+  int n = std::atoi(v);
+  return n > 0 && n < 1024 ? n : 0;
+}
+
+}  // namespace
+
+Result<void> create(StateStore& store, const CreateOptions& options) {
+  GANTRY_TRY(validate_container_id(options.id));
+  auto bundle = std::filesystem::absolute(options.bundle).lexically_normal();
+  GANTRY_ASSIGN_OR_RETURN(std::string config_text, read_bundle_config(bundle));
+  GANTRY_ASSIGN_OR_RETURN_CTX(spec::Spec spec, spec::parse_spec(config_text),
+                              (bundle / "config.json").string());
+  GANTRY_TRY(check_options(options, spec));
+
+  sys::UniqueFd console;
+  if (!options.console_socket.empty()) {
+    GANTRY_ASSIGN_OR_RETURN(console, connect_console_socket(options.console_socket));
+  }
+
+  GANTRY_ASSIGN_OR_RETURN(ContainerLock lock, store.create_locked(options.id));
+  std::optional<cgroup::Manager> manager;
+  pid_t init_pid = -1;
+  Record record;
+  record.id = options.id;
+  record.bundle = bundle.string();
+  record.rootfs = spec::rootfs_path(spec, bundle).string();
+  record.created = rfc3339_nano_now();
+  record.annotations = spec.annotations;
+  record.owner = owner_name();
+
+  auto act = [&]() -> Result<void> {
+    GANTRY_TRY(store.save_config(options.id, config_text));
+    GANTRY_ASSIGN_OR_RETURN(cgroup::Manager m,
+                            cgroup::Manager::open(spec.linux.cgroups_path, options.id));
+    manager = std::move(m);
+    record.cgroups_path = manager->cgroups_path();
+    GANTRY_TRY_CTX(manager->create(), "create cgroup");
+    if (spec.linux.resources) {
+      GANTRY_TRY_CTX(manager->apply(*spec.linux.resources), "apply linux.resources");
+    }
+
+    launch::CreateRequest request;
+    request.container_id = options.id;
+    request.spec = &spec;
+    request.bundle = bundle;
+    request.exec_fifo = store.dir(options.id) / "exec.fifo";
+    request.console_socket_fd = console ? console.get() : -1;
+    request.preserve_fds = options.preserve_fds + listen_fds();
+    request.callbacks.on_child_started = [&](pid_t pid) -> Result<void> {
+      log_debug("create " + options.id + ": init is pid " + std::to_string(pid));
+      GANTRY_TRY_CTX(manager->add_process(pid), "place init in its cgroup");
+      return ok();
+    };
+    request.callbacks.on_runtime_hooks = [&](pid_t pid) -> Result<void> {
+      std::string state_json = creating_state_json(record, pid);
+      GANTRY_TRY(run_hooks("prestart", spec.hooks.prestart, state_json));
+      GANTRY_TRY(run_hooks("createRuntime", spec.hooks.create_runtime, state_json));
+      return ok();
+    };
+    request.callbacks.state_json = [&](pid_t pid) { return creating_state_json(record, pid); };
+    GANTRY_ASSIGN_OR_RETURN(launch::Created created, launch::create(request));
+    init_pid = created.pid;
+    record.init_pid = created.pid;
+    record.init_start_time = created.start_time;
+    GANTRY_TRY(store.save(record));
+    if (!options.pid_file.empty()) GANTRY_TRY(write_pid_file(options.pid_file, created.pid));
+    return ok();
+  };
+  auto r = act();
+  if (!r) {
+    roll_back(store, options.id, manager, init_pid);
+    return std::move(r).error();
+  }
+  log_debug("created " + options.id + " (pid " + std::to_string(init_pid) + ")");
+  return ok();
+}
+
+}  // namespace gantry::runtime::oci
