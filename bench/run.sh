@@ -7,7 +7,7 @@
 # BENCH_ROUNDS (default 3) x BENCH_RUNS (default 3): hyperfine is run ROUNDS times over all
 # the commands of a comparison, RUNS runs each, so the commands alternate and a burst of load
 # lands on all of them; the median is over every run of a command. BENCH_SECTIONS picks among
-# "unpack read snapshot layers" (default all).
+# "unpack read snapshot layers oci" (default all).
 #
 # Sections:
 #   unpack    the 4-layer image (gzip, then zstd): gantry unpack and gantry mount per
@@ -19,11 +19,12 @@
 #             fuse-overlayfs, gantry-fuse on the same lowers, our fuse snapshotter's mount.
 #   snapshot  bench_snapshot (prepare, view, commit, remove, mount+unmount per backend).
 #   layers    bench_layers (inflate+hash, sha256, apply_layer, diffs).
+#   oci       bench/run_oci.sh: gantry-oci, runc, crun and the unshare floor (its own table).
 set -euo pipefail
 BUILD=${1:-build}
 ROUNDS=${BENCH_ROUNDS:-3}
 RUNS=${BENCH_RUNS:-3}
-SECTIONS=${BENCH_SECTIONS:-unpack read snapshot layers}
+SECTIONS=${BENCH_SECTIONS:-unpack read snapshot layers oci}
 OUT=${GANTRY_BENCH_DIR:-/var/tmp/gantry-bench}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -219,6 +220,7 @@ for s in $SECTIONS; do
     read) section_read ;;
     snapshot) gbench snapshot bench_snapshot ;;
     layers) gbench layers bench_layers ;;
+    oci) "$HERE/run_oci.sh" "$BUILD" >>"$SUMMARY" ;;
     *) echo "bench: unknown section '$s'" >&2; exit 2 ;;
   esac
 done
