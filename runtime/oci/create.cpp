@@ -96,6 +96,36 @@ std::string owner_name() {
   return "#" + std::to_string(uid);
 }
 
+// The device cgroup rules a container gets: the config's, then what every container needs (as
+// runc's default allowed devices): mknod of any node, the standard character devices, the
+// pty devices, and every device the config asks to create. Without them the init (placed in
+// its cgroup before the rootfs is prepared) could not create /dev/null.
+spec::Resources with_default_devices(spec::Resources resources, const spec::Spec& s) {
+  auto rule = [](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor,
+                 const char* access) {
+    spec::DeviceCgroupRule r;
+    r.allow = true;
+    r.type = type;
+    r.major = major;
+    r.minor = minor;
+    r.access = access;
+    return r;
+  };
+  auto& d = resources.devices;
+  d.push_back(rule("c", std::nullopt, std::nullopt, "m"));
+  d.push_back(rule("b", std::nullopt, std::nullopt, "m"));
+  for (auto [major, minor] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1},
+                              {5, 2}, {10, 200}}) {
+    d.push_back(rule("c", major, minor, "rwm"));
+  }
+  d.push_back(rule("c", 136, std::nullopt, "rwm"));
+  for (const auto& dev : s.linux.devices) {
+    if (dev.type == 'p') continue;
+    d.push_back(rule(dev.type == 'b' ? "b" : "c", dev.major, dev.minor, "rwm"));
+  }
+  return resources;
+}
+
 // systemd socket activation: $LISTEN_FDS fds after stdio reach the container too (as runc).
 int listen_fds() {
   const char* v = std::getenv("LISTEN_FDS");
@@ -137,9 +167,9 @@ Result<void> create(StateStore& store, const CreateOptions& options) {
     manager = std::move(m);
     record.cgroups_path = manager->cgroups_path();
     GANTRY_TRY_CTX(manager->create(), "create cgroup");
-    if (spec.linux.resources) {
-      GANTRY_TRY_CTX(manager->apply(*spec.linux.resources), "apply linux.resources");
-    }
+    GANTRY_TRY_CTX(
+        manager->apply(with_default_devices(spec.linux.resources.value_or(spec::Resources{}), spec)),
+        "apply linux.resources");
 
     launch::CreateRequest request;
     request.container_id = options.id;
