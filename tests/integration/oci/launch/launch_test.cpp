@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -534,6 +535,62 @@ BOOST_AUTO_TEST_CASE(seccomp_filter_applies_to_the_process) {
     BOOST_CHECK_EQUAL(b.output("mode"), "Seccomp:\t2");
     BOOST_CHECK(!fs::exists(b.rootfs / "tmp/d"));
   }
+}
+
+BOOST_AUTO_TEST_CASE(rlimits_oom_score_groups_sysctl) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  Bundle b;
+  spec::Rlimit nofile;
+  nofile.type = "RLIMIT_NOFILE";
+  nofile.resource = RLIMIT_NOFILE;
+  nofile.soft = 512;
+  nofile.hard = 1024;
+  b.spec.process->rlimits = {nofile};
+  b.spec.process->oom_score_adj = 500;
+  b.spec.process->user.additional_gids = {10, 20};
+  b.spec.linux.sysctl = {{"kernel.shmmni", "2048"}};
+  b.spec.domainname = "example.org";
+  b.run_script(
+      "ulimit -n > /out/soft; ulimit -Hn > /out/hard; cat /proc/self/oom_score_adj > /out/oom; "
+      "id -G > /out/groups; cat /proc/sys/kernel/shmmni > /out/shmmni; "
+      "cat /proc/sys/kernel/domainname > /out/domain");
+  std::string host_shmmni = read_file("/proc/sys/kernel/shmmni");
+  BOOST_CHECK_EQUAL(run_container(b), 0);
+  BOOST_CHECK_EQUAL(b.output("soft"), "512");
+  BOOST_CHECK_EQUAL(b.output("hard"), "1024");
+  BOOST_CHECK_EQUAL(b.output("oom"), "500");
+  BOOST_CHECK_EQUAL(b.output("groups"), "0 10 20");
+  BOOST_CHECK_EQUAL(b.output("shmmni"), "2048");
+  BOOST_CHECK_EQUAL(b.output("domain"), "example.org");
+  BOOST_CHECK_EQUAL(read_file("/proc/sys/kernel/shmmni"), host_shmmni);
+}
+
+BOOST_AUTO_TEST_CASE(the_callback_places_the_init_in_a_cgroup_it_then_sees) {
+  if (!gantry::testing::require_root() || !have_busybox()) return;
+  fs::path cg = "/sys/fs/cgroup/pids/gantry-launch-test-" + std::to_string(getpid());
+  if (!gantry::testing::require(fs::is_directory("/sys/fs/cgroup/pids"),
+                                "no cgroup v1 pids hierarchy at /sys/fs/cgroup/pids"))
+    return;
+  fs::create_directory(cg);
+  Bundle b;
+  launch::CreateRequest r = b.request();
+  r.callbacks.on_child_started = [&](pid_t pid) -> gantry::Result<void> {
+    std::ofstream(cg / "cgroup.procs") << pid << "\n";
+    return gantry::ok();
+  };
+  b.run_script(
+      "grep pids /proc/self/cgroup > /out/cgroup; cat /sys/fs/cgroup/pids/pids.max > "
+      "/out/max; touch /sys/fs/cgroup/pids/x 2>/dev/null || echo ro > /out/ro");
+  std::ofstream(cg / "pids.max") << "77\n";
+  auto created = launch::create(r);
+  BOOST_REQUIRE_MESSAGE(created.has_value(),
+                        (created ? std::string() : created.error().to_string()));
+  BOOST_REQUIRE(launch::start(b.fifo, created->pid).has_value());
+  BOOST_CHECK_EQUAL(wait_exit(created->pid), 0);
+  BOOST_CHECK(b.output("cgroup").find("gantry-launch-test-") != std::string::npos);
+  BOOST_CHECK_EQUAL(b.output("max"), "77");
+  BOOST_CHECK_EQUAL(b.output("ro"), "ro");
+  fs::remove(cg);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
