@@ -31,8 +31,17 @@ namespace gantry::runtime::cgroup {
 
 enum class Layout { v1, v2, hybrid };
 
+// Where the cgroup file systems and the caller's own cgroups are described. Tests point these at
+// files in a temp dir; the defaults are the real machine.
+struct HostPaths {
+  std::filesystem::path root = "/sys/fs/cgroup";  // cgroup mounts at or below it count
+  std::filesystem::path mountinfo = "/proc/self/mountinfo";
+  std::filesystem::path self_cgroup = "/proc/self/cgroup";
+};
+
 // Reads /proc/self/mountinfo (or the given root) to tell which layout this machine has.
 Result<Layout> detect_layout(const std::filesystem::path& root = "/sys/fs/cgroup");
+Result<Layout> detect_layout(const HostPaths& host);
 
 enum class FreezerState { thawed, freezing, frozen };
 
@@ -70,6 +79,8 @@ class Manager {
   // touching the filesystem. container_id names the default path.
   static Result<Manager> open(const std::string& cgroups_path, const std::string& container_id,
                               const std::filesystem::path& root = "/sys/fs/cgroup");
+  static Result<Manager> open(const std::string& cgroups_path, const std::string& container_id,
+                              const HostPaths& host);
 
   // Creates the directories in every hierarchy this machine has (idempotent; on v2 enables the
   // controllers the resources need in the parents' cgroup.subtree_control).
@@ -101,6 +112,9 @@ class Manager {
   Result<void> destroy();
 
   Layout layout() const { return layout_; }
+  // The path as resolved: absolute when the input was absolute or empty, or when the caller is
+  // in the same cgroup in every hierarchy (then open() of it from anywhere finds the same
+  // directories); otherwise the relative path as given (re-open it from the same cgroups).
   const std::string& cgroups_path() const { return cgroups_path_; }
   // (controller or "unified", directory) for every hierarchy the container's cgroup is in.
   const std::vector<std::pair<std::string, std::filesystem::path>>& directories() const {
@@ -113,6 +127,8 @@ class Manager {
   Layout layout_ = Layout::v1;
   std::string cgroups_path_;
   std::vector<std::pair<std::string, std::filesystem::path>> directories_;
+  // Parallel to directories_: the mount point of that hierarchy (create() walks down from it).
+  std::vector<std::filesystem::path> mountpoints_;
 };
 
 }  // namespace gantry::runtime::cgroup
