@@ -190,4 +190,15 @@ Result<void> apply_v1(const Manager& m, const spec::Resources& r) {
   return ok();
 }
 
+Result<void> Manager::allow_default_devices() {
+  if (layout_ == Layout::v2) return ok();
+  auto dir = directory("devices");
+  if (!dir) return ok();
+  for (const char* rule : {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                           "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"}) {
+    GANTRY_TRY_CTX(write_control(*dir / "devices.allow", rule), "default devices");
+  }
+  return ok();
+}
+
 }  // namespace gantry::runtime::cgroup

@@ -91,6 +91,11 @@ class Manager {
   // refuses is invalid_argument with the file and errno. Used by create and by `update`.
   Result<void> apply(const oci::spec::Resources& resources);
 
+  // The devices every container gets besides its config's rules, as runc does: /dev/null,
+  // zero, full, random, urandom, tty, console, ptmx and the pty slaves (136:*), rwm. On v1
+  // and hybrid writes them to devices.allow (call after apply); on v2 nothing (no eBPF yet).
+  Result<void> allow_default_devices();
+
   // Moves a process (all its threads) into the cgroup in every hierarchy.
   Result<void> add_process(pid_t pid);
 

@@ -167,6 +167,9 @@ BOOST_FIXTURE_TEST_CASE(limits_read_back_from_the_files, Fixture) {
   BOOST_TEST(text(*m->directory("cpuset") / "cpuset.cpus") == "0");
   BOOST_TEST(text(*m->directory("pids") / "pids.max") == "50");
   BOOST_TEST(text(*m->directory("devices") / "devices.list") == "c 1:3 rwm");
+  REQUIRE_OK(m->allow_default_devices());
+  BOOST_TEST(text(*m->directory("devices") / "devices.list").find("c 136:* rwm") !=
+             std::string::npos);
 
   // update: both down (limit first), then both up past the old memsw (memsw first).
   spec::Resources down;
