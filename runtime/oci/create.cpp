@@ -114,8 +114,8 @@ spec::Resources with_default_devices(spec::Resources resources, const spec::Spec
   auto& d = resources.devices;
   d.push_back(rule("c", std::nullopt, std::nullopt, "m"));
   d.push_back(rule("b", std::nullopt, std::nullopt, "m"));
-  for (auto [major, minor] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1},
-                              {5, 2}, {10, 200}}) {
+  for (auto [major, minor] :
+       {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {10, 200}}) {
     d.push_back(rule("c", major, minor, "rwm"));
   }
   d.push_back(rule("c", 136, std::nullopt, "rwm"));
@@ -167,9 +167,9 @@ Result<void> create(StateStore& store, const CreateOptions& options) {
     manager = std::move(m);
     record.cgroups_path = manager->cgroups_path();
     GANTRY_TRY_CTX(manager->create(), "create cgroup");
-    GANTRY_TRY_CTX(
-        manager->apply(with_default_devices(spec.linux.resources.value_or(spec::Resources{}), spec)),
-        "apply linux.resources");
+    GANTRY_TRY_CTX(manager->apply(with_default_devices(
+                       spec.linux.resources.value_or(spec::Resources{}), spec)),
+                   "apply linux.resources");
 
     launch::CreateRequest request;
     request.container_id = options.id;
