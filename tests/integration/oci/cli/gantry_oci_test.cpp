@@ -84,9 +84,11 @@ class Oci {
   }
 
   // Tracks ids for cleanup.
+  // Ids (and so the default cgroups /gantry/<id>) carry a prefix and our pid: other suites may
+  // run containers at the same time.
   std::string id(const std::string& name) {
-    ids_.push_back(name);
-    return name;
+    ids_.push_back("cli" + std::to_string(::getpid()) + "-" + name);
+    return ids_.back();
   }
 
   json state(const std::string& id) {
@@ -202,7 +204,7 @@ BOOST_AUTO_TEST_CASE(run_propagates_exit_status_and_deletes) {
   auto r = oci.run({"run", "--bundle", oci.bundle().string(), oci.id("run3")});
   BOOST_TEST(r.status.exit_code == 3);
   BOOST_TEST(r.stdout_text == "out\n");
-  BOOST_TEST(!fs::exists(oci.root() / "run3"));
+  BOOST_TEST(fs::is_empty(oci.root()));
 
   // A death by signal is 128+N: the init killed from outside while run waits for it; and a
   // signal sent to gantry-oci reaches the init (here one that traps it).
@@ -236,10 +238,11 @@ BOOST_AUTO_TEST_CASE(run_propagates_exit_status_and_deletes) {
   }
 
   oci.set_args({"true"});
-  r = oci.run({"run", "--keep", "--bundle", oci.bundle().string(), oci.id("kept")});
+  auto kept = oci.id("kept");
+  r = oci.run({"run", "--keep", "--bundle", oci.bundle().string(), kept});
   BOOST_TEST(r.status.exit_code == 0);
-  BOOST_TEST(oci.status("kept") == "stopped");
-  BOOST_TEST(oci.run({"delete", "kept"}).status.success());
+  BOOST_TEST(oci.status(kept) == "stopped");
+  BOOST_TEST(oci.run({"delete", kept}).status.success());
 }
 
 BOOST_AUTO_TEST_CASE(exec_pause_resume_ps_events_update) {
@@ -314,6 +317,23 @@ BOOST_AUTO_TEST_CASE(exec_pause_resume_ps_events_update) {
   BOOST_TEST(oci.run({"delete", id}).status.success());
 }
 
+BOOST_AUTO_TEST_CASE(events_stream_until_the_container_stops) {
+  if (!available()) return;
+  Subreaper subreaper;
+  Oci oci;
+  oci.set_args({"sleep", "1"});
+  auto id = oci.id("events");
+  BOOST_REQUIRE(oci.run({"run", "-d", "-b", oci.bundle().string(), id}).status.success());
+  auto r = oci.run({"--debug", "events", "--interval", "100ms", id});
+  BOOST_TEST(r.status.success(), r.stderr_text);
+  size_t lines = 0;
+  std::istringstream in(r.stdout_text);
+  for (std::string l; std::getline(in, l); ++lines) BOOST_TEST(json::parse(l)["type"] == "stats");
+  BOOST_TEST(lines >= 3u);
+  reap();
+  BOOST_TEST(oci.run({"delete", id}).status.success());
+}
+
 BOOST_AUTO_TEST_CASE(delete_force_and_errors) {
   if (!available()) return;
   Subreaper subreaper;
@@ -336,6 +356,12 @@ BOOST_AUTO_TEST_CASE(delete_force_and_errors) {
   BOOST_TEST(oci.run({"spec", "--bundle", oci.bundle().string()}).status.exit_code == 1);
   BOOST_TEST(oci.run({"create", "--systemd-cgroup"}).status.exit_code == 1);
   BOOST_TEST(oci.run({"nosuchcommand"}).status.exit_code == 1);
+  // Without --log: logrus text lines on stderr; --debug adds debug lines.
+  r = oci.run({"--debug", "delete", "--force", "nosuch"}, false);
+  BOOST_TEST(r.stderr_text.find("level=debug") == std::string::npos);
+  r = oci.run({"state", "nosuch"}, false);
+  BOOST_TEST(r.stderr_text.find("level=error msg=\"container does not exist\"") !=
+             std::string::npos);
   r = oci.run({"--version"}, false);
   BOOST_TEST(r.status.success());
   BOOST_TEST(r.stdout_text.find("gantry-oci version") == 0u);
@@ -393,19 +419,21 @@ BOOST_AUTO_TEST_CASE(shim_and_conmon_command_shapes_parse) {
   Oci oci;
   oci.set_args({"sleep", "100"});
   auto log = oci.path("shim.log").string();
+  auto shim = oci.id("shim");
+  auto conmon = oci.id("conmon");
   // containerd-shim-runc-v2 (given twice, as Go's flag package allows: the last one counts)
   auto r = oci.run({"--log", log, "--log-format", "json", "create", "--bundle",
-                    oci.bundle().string(), "--pid-file", oci.path("p1").string(), oci.id("shim")});
+                    oci.bundle().string(), "--pid-file", oci.path("p1").string(), shim});
   BOOST_TEST(r.status.success(), r.stderr_text);
   // podman's conmon
   r = oci.run({"--log-format", "json", "--log", log, "create", "--bundle", oci.bundle().string(),
-               "--pid-file", oci.path("p2").string(), "--no-new-keyring", oci.id("conmon")});
+               "--pid-file", oci.path("p2").string(), "--no-new-keyring", conmon});
   BOOST_TEST(r.status.success(), r.stderr_text);
-  BOOST_TEST(oci.run({"start", "shim"}).status.success());
-  BOOST_TEST(oci.run({"kill", "shim", "15"}).status.success());
+  BOOST_TEST(oci.run({"start", shim}).status.success());
+  BOOST_TEST(oci.run({"kill", shim, "15"}).status.success());
   // Flags after the id, and urfave's single-dash long global flags.
-  BOOST_TEST(oci.run({"-debug", "delete", "shim", "--force"}).status.success());
-  BOOST_TEST(oci.run({"delete", "-f", "conmon"}).status.success());
+  BOOST_TEST(oci.run({"-debug", "delete", shim, "--force"}).status.success());
+  BOOST_TEST(oci.run({"delete", "-f", conmon}).status.success());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
