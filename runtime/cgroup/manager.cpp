@@ -238,12 +238,20 @@ Result<std::vector<pid_t>> Manager::pids() const {
 }
 
 Result<void> Manager::signal_all(int signal) {
-  GANTRY_ASSIGN_OR_RETURN(std::vector<pid_t> all, pids());
-  for (pid_t p : all) {
-    if (::kill(p, signal) != 0 && errno != ESRCH) {
-      return errno_error(errno, "kill " + std::to_string(p) + " in cgroup '" + cgroups_path_ +
-                                    "' with signal " + std::to_string(signal));
+  // A process may fork while we signal: for SIGKILL, go round again until no new pid shows up.
+  std::set<pid_t> signalled;
+  for (int round = 0; round < (signal == SIGKILL ? 10 : 1); ++round) {
+    GANTRY_ASSIGN_OR_RETURN(std::vector<pid_t> all, pids());
+    bool any_new = false;
+    for (pid_t p : all) {
+      if (!signalled.insert(p).second) continue;
+      any_new = true;
+      if (::kill(p, signal) != 0 && errno != ESRCH) {
+        return errno_error(errno, "kill " + std::to_string(p) + " in cgroup '" + cgroups_path_ +
+                                      "' with signal " + std::to_string(signal));
+      }
     }
+    if (!any_new) break;
   }
   // A frozen task keeps its pending SIGKILL until thawed: thaw so the processes can die.
   if (signal == SIGKILL) {

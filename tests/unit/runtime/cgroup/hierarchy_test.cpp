@@ -255,4 +255,24 @@ BOOST_AUTO_TEST_CASE(v2_refuses_what_it_cannot_express) {
   BOOST_TEST(m.error().message().find("linux.resources.pids.limit") != std::string::npos);
 }
 
+// create() on a fake v2 root: directories made below the mount, controllers the root lists
+// enabled in its subtree_control (a plain file here keeps only the last write).
+BOOST_AUTO_TEST_CASE(v2_create_makes_dirs_and_enables_controllers) {
+  TempDir tmp;
+  fs::path root = tmp / "cg";
+  fs::create_directories(root);
+  std::ofstream(root / "cgroup.controllers") << "memory pids\n";
+  std::ofstream(root / "cgroup.subtree_control") << "";
+  FakeHost f("1 0 0:1 / " + root.string() + " rw - cgroup2 cgroup2 rw\n", "0::/\n");
+  f.host.root = root;
+  auto m = cg::Manager::open("/a/b", "c1", f.host);
+  BOOST_REQUIRE(m);
+  BOOST_TEST((m->layout() == cg::Layout::v2));
+  auto created = m->create();
+  if (!created) BOOST_FAIL(created.error().to_string());
+  BOOST_TEST(fs::is_directory(root / "a" / "b"));
+  BOOST_TEST(cg::read_text(root / "cgroup.subtree_control")->find("+pids") != std::string::npos);
+  BOOST_TEST((m->freezer_state().error().kind() == ErrorKind::not_found));  // no cgroup.freeze
+}
+
 BOOST_AUTO_TEST_SUITE_END()
