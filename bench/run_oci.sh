@@ -20,6 +20,8 @@
 #             0), per runtime: bisection between 64 KiB and 64 MiB at 4 KiB granularity.
 # OCI_SECTIONS picks among "start seq100 memory" (default all). OCI_RUNTIMES overrides the
 # runtime list (default: gantry-oci when BUILD_DIR/bin/gantry-oci exists, runc, crun).
+# OCI_STATE_TMPFS=1 keeps every runtime's --root on a tmpfs mounted in the namespace (by
+# default it is on $GANTRY_BENCH_DIR's filesystem; this VM's /run is ext4, not tmpfs).
 # Raw hyperfine JSON and the summary go to $GANTRY_BENCH_DIR/results/oci-<time>/
 # (default /var/tmp/gantry-bench).
 set -euo pipefail
@@ -62,6 +64,14 @@ if [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then
   mount --bind "$EMPTY" /sys/fs/cgroup/unified/cgroup.controllers
 fi
 
+STATE_BASE="$OUT/oci"
+if [ "${OCI_STATE_TMPFS:-0}" = 1 ]; then
+  STATE_BASE="$OUT/oci/state-tmpfs"
+  mkdir -p "$STATE_BASE"
+  mount -t tmpfs -o size=64m gantry-oci-bench "$STATE_BASE"
+  trap 'umount "$STATE_BASE" 2>/dev/null || true' EXIT
+fi
+
 RES="$OUT/results/oci-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RES"
 SUMMARY="$RES/summary.md"
@@ -85,27 +95,27 @@ done
 
 # rt_cmd RT ID BUNDLE: the command line of one run (each runtime keeps its state apart).
 rt_cmd() {
-  echo "${RT_BIN[$1]} --root $OUT/oci/state-$1 run --bundle $3 $2"
+  echo "${RT_BIN[$1]} --root $STATE_BASE/state-$1 run --bundle $3 $2"
 }
 
 # One checked run per runtime first: a runtime that cannot run the bundle is reported and left
 # out rather than aborting the whole benchmark.
 OK_RTS=()
 for rt in "${RTS[@]}"; do
-  mkdir -p "$OUT/oci/state-$rt"
+  mkdir -p "$STATE_BASE/state-$rt"
   if out=$(timeout 30 $(rt_cmd "$rt" "check-$rt" "$BUNDLE") 2>&1); then
     OK_RTS+=("$rt")
   else
     echo "bench/run_oci.sh: $rt cannot run the bundle, left out: $out" >&2
     echo "$rt: left out, its check run failed: $(echo "$out" | tail -n 3 | tr '\n' ' ')" >>"$RES/skipped.txt"
-    timeout 10 "${RT_BIN[$rt]}" --root "$OUT/oci/state-$rt" delete --force "check-$rt" >/dev/null 2>&1 || true
+    timeout 10 "${RT_BIN[$rt]}" --root "$STATE_BASE/state-$rt" delete --force "check-$rt" >/dev/null 2>&1 || true
   fi
 done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "# bench/run_oci.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(uname -r)"
-  echo "load average at start: $LOAD_BEFORE; runtimes: ${OK_RTS[*]}"
+  echo "load average at start: $LOAD_BEFORE; runtimes: ${OK_RTS[*]}; state roots in $STATE_BASE ($(findmnt -n -o FSTYPE -T "$STATE_BASE"))"
   for rt in "${OK_RTS[@]}"; do
     echo "- $rt: ${RT_BIN[$rt]} ($("${RT_BIN[$rt]}" --version 2>/dev/null | head -n 1))"
   done
@@ -160,7 +170,7 @@ section_start() {
   table start 1000 ms 1
   {
     echo
-    echo "Commands: floor = \`$FLOOR\`; RT = \`RT --root $OUT/oci/state-RT run --bundle $BUNDLE bench-RT\`" \
+    echo "Commands: floor = \`$FLOOR\`; RT = \`RT --root $STATE_BASE/state-RT run --bundle $BUNDLE bench-RT\`" \
       "(bundle: bench/oci/make_bundle.sh, args /bin/true, cgroupsPath /gantry-bench/start)."
   } >>"$SUMMARY"
 }
@@ -184,7 +194,7 @@ runs_under() {
   if timeout 30 $(rt_cmd "$rt" "$id" "$MEMB") >/dev/null 2>&1; then
     return 0
   fi
-  timeout 10 "${RT_BIN[$rt]}" --root "$OUT/oci/state-$rt" delete --force "$id" >/dev/null 2>&1 || true
+  timeout 10 "${RT_BIN[$rt]}" --root "$STATE_BASE/state-$rt" delete --force "$id" >/dev/null 2>&1 || true
   return 1
 }
 
