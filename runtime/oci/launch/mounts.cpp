@@ -152,6 +152,7 @@ Result<void> mount_cgroup_v1(RootfsContext& ctx, const spec::Mount& m, const Mou
   auto own = own_cgroups();
   unsigned long ro = (f.flags & MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
   for (const auto& cm : host_cgroup_mounts()) {
+    if (cm.fstype == "cgroup2") continue;
     std::string name = cm.mount_point.substr(cm.mount_point.rfind('/') + 1);
     auto it = own.find(cm.fstype == "cgroup2" ? std::string() : cm.controllers);
     if (it == own.end()) continue;
@@ -170,7 +171,7 @@ Result<void> mount_cgroup_v1(RootfsContext& ctx, const spec::Mount& m, const Mou
     GANTRY_TRY(ctx.sys.mount(source, fd_path(sub.fd.get()), "", MS_BIND | MS_REC, ""));
     GANTRY_TRY(remount_bind(ctx, dest, ro));
   }
-  if (f.flags & MS_RDONLY) GANTRY_TRY(remount_bind(ctx, m.destination, MS_RDONLY | ro));
+  // The tmpfs itself stays writable and the cgroup2 of a hybrid host is not shown: as runc.
   return ok();
 }
 

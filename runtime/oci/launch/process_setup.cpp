@@ -250,14 +250,43 @@ void cloexec_from(int from) {
   }
 }
 
+// HOME from the container's /etc/passwd for the process's uid when the config does not set
+// it, else "/", as runc does.
+std::vector<std::string> env_with_home(const spec::Process& process) {
+  std::vector<std::string> env = process.env;
+  for (const auto& e : env)
+    if (e.rfind("HOME=", 0) == 0) return env;
+  std::string home = "/";
+  std::ifstream passwd("/etc/passwd");
+  std::string line;
+  while (std::getline(passwd, line)) {
+    // name:password:uid:gid:gecos:home:shell
+    std::vector<std::string> fields;
+    size_t start = 0;
+    for (;;) {
+      size_t colon = line.find(':', start);
+      fields.push_back(line.substr(start, colon - start));
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+    if (fields.size() >= 6 && fields[2] == std::to_string(process.user.uid) && !fields[5].empty()) {
+      home = fields[5];
+      break;
+    }
+  }
+  env.push_back("HOME=" + home);
+  return env;
+}
+
 Error exec_process(const spec::Process& process, const std::string& path, int preserve_fds) {
   ::umask(process.user.umask.value_or(022));
   cloexec_from(3 + preserve_fds);
   std::vector<char*> argv;
   for (const auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> env = env_with_home(process);
   std::vector<char*> envp;
-  for (const auto& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   ::execve(path.c_str(), argv.data(), envp.data());
   return errno_error(errno, "exec '" + path + "'");
