@@ -116,6 +116,8 @@ Result<void> init_body(InitPlan& p, SyncChannel& channel, std::string& step) {
     step = "linux.seccomp";
     GANTRY_TRY(apply_seccomp(p.seccomp));
   }
+  step = "linux.personality";
+  GANTRY_TRY(apply_personality(spec));
   step = "process.capabilities.bounding";
   GANTRY_TRY(apply_bounding_set(process));
   step = "process.user";

@@ -69,6 +69,8 @@ Result<void> exec_body(const ExecRequest& request, const NamespacePlan& ns,
     step = "linux.seccomp";
     GANTRY_TRY(apply_seccomp(seccomp));
   }
+  step = "linux.personality";
+  GANTRY_TRY(apply_personality(*request.spec));
   step = "process.capabilities.bounding";
   GANTRY_TRY(apply_bounding_set(process));
   step = "process.user";

@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -171,6 +172,21 @@ Result<void> apply_capabilities(const spec::Process& process) {
       return errno_error(
           errno, "process.capabilities.ambient: raise " + std::string(spec::capability_name(c)));
   }
+  return ok();
+}
+
+Result<void> apply_personality(const spec::Spec& spec) {
+  if (!spec.linux.personality) return ok();
+  const std::string& domain = spec.linux.personality->domain;
+  unsigned long persona;
+  if (domain == "LINUX")
+    persona = PER_LINUX;
+  else if (domain == "LINUX32")
+    persona = PER_LINUX32;
+  else
+    return Error(ErrorKind::invalid_argument,
+                 "linux.personality.domain: unknown domain '" + domain + "'");
+  if (::personality(persona) < 0) return errno_error(errno, "linux.personality");
   return ok();
 }
 

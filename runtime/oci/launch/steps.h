@@ -104,6 +104,8 @@ Result<void> apply_bounding_set(const spec::Process& process);
 Result<void> apply_user(const spec::Process& process, bool setgroups_allowed);
 Result<void> apply_capabilities(const spec::Process& process);
 Result<void> apply_no_new_privs(const spec::Process& process);
+// linux.personality: LINUX or LINUX32 (the exec domain of the process).
+Result<void> apply_personality(const spec::Spec& spec);
 // Seccomp: compiled in the parent (no allocation or libseccomp in the child), installed by the
 // child with one seccomp(2) call; nullopt when the config has no linux.seccomp.
 Result<std::optional<spec::SeccompProgram>> compile_seccomp_of(const spec::Spec& spec);

@@ -60,7 +60,7 @@ struct Bundle {
     fs::permissions(out, fs::perms::all);  // containers may run as any user
     fs::copy_file("/bin/busybox", rootfs / "bin/busybox");
     for (const char* applet : {"sh", "cat", "hostname", "id", "grep", "ls", "sleep", "echo", "true",
-                               "readlink", "stat", "touch", "mount", "wc", "tty", "stty"})
+                               "readlink", "stat", "touch", "mount", "wc", "tty", "stty", "uname"})
       fs::create_symlink("busybox", rootfs / "bin" / applet);
     for (const char* d : {"proc", "sys", "dev", "etc", "tmp", "out"})
       fs::create_directories(rootfs / d);
@@ -550,8 +550,10 @@ BOOST_AUTO_TEST_CASE(rlimits_oom_score_groups_sysctl) {
   b.spec.process->user.additional_gids = {10, 20};
   b.spec.linux.sysctl = {{"kernel.shmmni", "2048"}};
   b.spec.domainname = "example.org";
+  b.spec.linux.personality = spec::Personality{"LINUX32", {}};
   b.run_script(
-      "ulimit -n > /out/soft; ulimit -Hn > /out/hard; cat /proc/self/oom_score_adj > /out/oom; "
+      "uname -m > /out/machine; ulimit -n > /out/soft; ulimit -Hn > /out/hard; cat "
+      "/proc/self/oom_score_adj > /out/oom; "
       "id -G > /out/groups; cat /proc/sys/kernel/shmmni > /out/shmmni; "
       "cat /proc/sys/kernel/domainname > /out/domain");
   std::string host_shmmni = read_file("/proc/sys/kernel/shmmni");
@@ -562,6 +564,7 @@ BOOST_AUTO_TEST_CASE(rlimits_oom_score_groups_sysctl) {
   BOOST_CHECK_EQUAL(b.output("groups"), "0 10 20");
   BOOST_CHECK_EQUAL(b.output("shmmni"), "2048");
   BOOST_CHECK_EQUAL(b.output("domain"), "example.org");
+  BOOST_CHECK_EQUAL(b.output("machine"), "i686");  // LINUX32 on x86_64
   BOOST_CHECK_EQUAL(read_file("/proc/sys/kernel/shmmni"), host_shmmni);
 }
 
