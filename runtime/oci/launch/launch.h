@@ -14,6 +14,22 @@
 //   process. A failure in C travels to P as data (kind, errno, message, the step's name) and P
 //   returns it; nothing C made survives (its namespaces die with it, P kills and reaps it).
 //
+// Design note (how the implementation follows this sequence; files in this folder):
+//   - Namespaces joined by path are joined by an intermediate child (user first, all paths
+//     opened before the first setns), which then clones C with CLONE_PARENT, so C is still P's
+//     child; without paths P clones C directly (child.cpp). A new cgroup namespace is unshared
+//     by C after on_child_started; a new time namespace is not_implemented.
+//   - P creates the exec fifo and opens it O_PATH before the clone; C inherits that fd and
+//     reopens it for writing through /proc/self/fd (a user-namespaced C may not reach the path).
+//   - Seccomp is compiled by P (spec/seccomp.h); C installs it before dropping capabilities
+//     when no_new_privileges is false, else last before exec.
+//   - C is not dumpable and dies with P (PR_SET_PDEATHSIG) until "ready"; every fd from
+//     3 + preserve_fds on is made close-on-exec right before exec.
+//   - exec: the same intermediate scheme with /proc/<init>/ns/* (mount namespace last); success
+//     is the sync socket closing on exec, a failure before or at exec an error message.
+//   - Mounts, pivot_root, devices, names and sysctl go through Syscalls (syscalls.h); the unit
+//     tests record them with RecordingSyscalls.
+//
 // The container never sees a file descriptor of the runtime other than its stdio (and the
 // console), and it runs the user process from a path resolved inside its root, never through
 // the runtime's /proc/self/exe (the runtime re-executes itself from a sealed memfd copy when
