@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(environment_and_workdir_reach_the_process) {
   BOOST_TEST(r.out == "hi there\n/tmp\n0\n");
 }
 
-BOOST_AUTO_TEST_CASE(detached_task_is_killed_and_deleted) {
+BOOST_AUTO_TEST_CASE(detached_task_execs_then_is_killed_and_deleted) {
   Containerd* c = lab();
   if (!c) return;
   const std::string name = id("detached");
@@ -258,6 +258,11 @@ BOOST_AUTO_TEST_CASE(detached_task_is_killed_and_deleted) {
   BOOST_REQUIRE_MESSAGE(started.code == 0, "ctr run --detach: " + started.err);
   auto tasks = run(c->ctr({"tasks", "list"}));
   BOOST_TEST(tasks.out.find("RUNNING") != std::string::npos, tasks.out);
+  // ctr tasks exec: the shim calls the runtime's exec; the exit code comes back.
+  auto exec = run(
+      c->ctr({"tasks", "exec", "--exec-id", "probe", name, "sh", "-c", "echo from-exec; exit 4"}));
+  BOOST_TEST(exec.code == 4, "ctr tasks exec: " << exec.err);
+  BOOST_TEST(exec.out == "from-exec\n");
   BOOST_TEST(run(c->ctr({"tasks", "kill", "--signal", "SIGKILL", name})).code == 0);
   // The task is stopped once the shim saw the exit; delete reports the exit status.
   Out deleted;

@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(environment_and_workdir_reach_the_process) {
   BOOST_TEST(r.out == "hi there\n/tmp\nbox\n0\n");
 }
 
-BOOST_AUTO_TEST_CASE(detached_container_is_killed_and_removed) {
+BOOST_AUTO_TEST_CASE(detached_container_execs_then_is_killed_and_removed) {
   Lab* l = lab();
   if (!l) return;
   const std::string name = "gantry-detached-" + std::to_string(getpid());
@@ -182,6 +182,10 @@ BOOST_AUTO_TEST_CASE(detached_container_is_killed_and_removed) {
   BOOST_REQUIRE_MESSAGE(started.code == 0, "podman run --detach: " + started.err);
   auto state = run(l->podman({"inspect", "--format", "{{.State.Status}}", name}));
   BOOST_TEST(state.out == "running\n");
+  // podman exec: the runtime's exec joins the container; its exit code comes back.
+  auto exec = run(l->podman({"exec", name, "sh", "-c", "echo from-exec; exit 4"}));
+  BOOST_TEST(exec.code == 4, "podman exec: " << exec.err);
+  BOOST_TEST(exec.out == "from-exec\n");
   auto killed = run(l->podman({"kill", name}));
   BOOST_TEST(killed.code == 0, "podman kill: " << killed.err);
   auto waited = run(l->podman({"wait", name}));
