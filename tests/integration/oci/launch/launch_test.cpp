@@ -346,15 +346,32 @@ BOOST_AUTO_TEST_CASE(cwd_through_a_leaked_fd_is_refused) {
 BOOST_AUTO_TEST_CASE(preserved_fds_reach_the_container) {
   if (!gantry::testing::require_root() || !have_busybox()) return;
   Bundle b;
-  // Make fd 3 and 4 ours (not close-on-exec), as runc --preserve-fds expects of its caller.
-  int a = open("/dev/null", O_RDONLY), c = open("/dev/null", O_RDONLY);
-  int d = open("/dev/null", O_RDONLY);  // 3 + preserve_fds: closed at exec
-  BOOST_REQUIRE(a == 3 && c == 4 && d == 5);
+  // Put /dev/null at fds 3, 4 and 5 (not close-on-exec, as runc --preserve-fds expects of its
+  // caller); whatever the test runner had there is saved and put back.
+  int saved[3];
+  int opened = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int null_fd = fcntl(opened, F_DUPFD_CLOEXEC, 100);  // never one of 3..5 itself
+  close(opened);
+  for (int i = 0; i < 3; ++i) {
+    saved[i] = fcntl(3 + i, F_DUPFD_CLOEXEC, 100);
+    BOOST_REQUIRE_EQUAL(dup2(null_fd, 3 + i), 3 + i);
+  }
+  close(null_fd);
+  auto restore = [&] {
+    for (int i = 0; i < 3; ++i) {
+      if (saved[i] >= 0) {
+        dup3(saved[i], 3 + i, O_CLOEXEC);
+        close(saved[i]);
+      } else {
+        close(3 + i);
+      }
+    }
+  };
   launch::CreateRequest r = b.request();
   r.preserve_fds = 2;
   b.run_script("ls /proc/self/fd > /out/fds");
   auto created = launch::create(r);
-  close(a), close(c), close(d);
+  restore();
   BOOST_REQUIRE_MESSAGE(created.has_value(),
                         (created ? std::string() : created.error().to_string()));
   BOOST_REQUIRE(launch::start(b.fifo, created->pid).has_value());
