@@ -137,6 +137,30 @@ BOOST_AUTO_TEST_CASE(bind_mount_with_ro_and_propagation) {
                   });
 }
 
+BOOST_AUTO_TEST_CASE(recursive_read_only_uses_mount_setattr) {
+  Fixture f;
+  fs::create_directories(f.dir / "data");
+  spec::Spec s = runc_like();
+  s.mounts = {mount("/data", "bind", "data", {"rbind", "rro"})};
+  auto log = f.prepare(s);
+  BOOST_REQUIRE_GE(log.size(), 5u);
+  BOOST_CHECK_EQUAL(log[4], "mount_setattr <root>/data set=1 clear=0");  // MOUNT_ATTR_RDONLY
+}
+
+BOOST_AUTO_TEST_CASE(unsupported_mount_option_names_the_entry) {
+  Fixture f;
+  spec::Spec s = runc_like();
+  s.mounts = {mount("/proc", "proc", "proc", {}), mount("/t", "tmpfs", "tmpfs", {"tmpcopyup"})};
+  auto plan = launch::plan_namespaces(s);
+  BOOST_REQUIRE(plan.has_value());
+  launch::RootfsContext ctx{f.sys, s, f.root, f.dir.path(), -1, *plan};
+  gantry::runtime::sys::UniqueFd holder;
+  auto r = launch::prepare_rootfs(ctx, holder);
+  BOOST_REQUIRE(!r);
+  BOOST_CHECK_EQUAL(r.error().kind(), gantry::ErrorKind::not_implemented);
+  BOOST_CHECK_MESSAGE(r.error().message().rfind("mounts[1] ('/t')", 0) == 0, r.error().message());
+}
+
 BOOST_AUTO_TEST_CASE(bind_of_a_file_creates_a_file_target) {
   Fixture f;
   std::ofstream(f.dir / "resolv.conf") << "nameserver 127.0.0.1\n";
