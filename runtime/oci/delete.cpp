@@ -39,9 +39,13 @@ Result<void> kill_everything(const Container& c) {
 Result<void> delete_container(StateStore& store, const std::string& id, bool force) {
   auto held = store.lock_and_load(id);
   if (!held) {
-    if (force && held.error().kind() == ErrorKind::not_found) {
-      // A directory left by a create that died before writing state.json: remove it too.
-      if (validate_container_id(id)) (void)store.remove(id);
+    if (force && validate_container_id(id)) {
+      // Unknown (or a directory left by a create that died before writing state.json), or a
+      // state file that cannot be read: nothing is known to kill; the directory goes.
+      if (held.error().kind() != ErrorKind::not_found) {
+        log_warning(held.error().with_context("delete --force " + id).to_string());
+      }
+      GANTRY_TRY_CTX(store.remove(id), "delete --force " + id);
       return ok();
     }
     return std::move(held).error();

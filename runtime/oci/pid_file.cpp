@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "runtime/sys/fs.h"
+#include "runtime/oci/replace_file.h"
 
 namespace gantry::runtime::oci {
 
@@ -13,7 +13,7 @@ Result<void> write_pid_file(const std::filesystem::path& path, pid_t pid) {
   if (name.empty()) {
     return Error(ErrorKind::invalid_argument, "pid-file: '" + path.string() + "' names no file");
   }
-  GANTRY_TRY_CTX(sys::write_file_atomic(dir, name, std::to_string(pid), 0644),
+  GANTRY_TRY_CTX(replace_file(dir, name, std::to_string(pid), 0644),
                  "write pid-file '" + path.string() + "'");
   return ok();
 }

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "runtime/oci/replace_file.h"
 #include "runtime/sys/fs.h"
 
 namespace gantry::runtime::oci {
@@ -202,7 +203,7 @@ Result<std::pair<ContainerLock, Container>> StateStore::lock_and_load(std::strin
 }
 
 Result<void> StateStore::save(const Record& record) {
-  GANTRY_TRY_CTX(sys::write_file_atomic(dir(record.id), kStateFile, to_json(record), 0600),
+  GANTRY_TRY_CTX(replace_file(dir(record.id), kStateFile, to_json(record), 0600),
                  "save state of " + record.id);
   return ok();
 }
@@ -214,7 +215,7 @@ Result<std::string> StateStore::read_config(std::string_view id) const {
 }
 
 Result<void> StateStore::save_config(std::string_view id, std::string_view config_json) {
-  GANTRY_TRY_CTX(sys::write_file_atomic(dir(id), kConfigFile, config_json, 0600),
+  GANTRY_TRY_CTX(replace_file(dir(id), kConfigFile, config_json, 0600),
                  "save config of " + std::string(id));
   return ok();
 }
@@ -222,6 +223,7 @@ Result<void> StateStore::save_config(std::string_view id, std::string_view confi
 Result<void> StateStore::remove(std::string_view id) {
   GANTRY_TRY(validate_container_id(id));
   sys::UniqueFd root_fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd && errno == ENOENT) return ok();
   if (!root_fd) return errno_error(errno, "open root '" + root_.string() + "'");
   GANTRY_TRY_CTX(sys::remove_tree_at(root_fd.get(), std::string(id)),
                  "remove state of " + std::string(id));

@@ -14,8 +14,9 @@
 //               every operation holds the lock from load to persist, so concurrent invocations
 //               on one id are serialized.
 //
-// Layout of <root>/<id>/: state.json (the record, replaced atomically), config.json (the
-// bundle's config as it was at create, updated by `update`), lock, exec.fifo (until start).
+// Layout of <root>/<id>/: state.json (the record, replaced atomically; see replace_file.h),
+// config.json (the bundle's config as it was at create, updated by `update`), lock, exec.fifo
+// (until start).
 #pragma once
 
 #include <sys/types.h>

@@ -38,6 +38,11 @@ bool available() {
   return gantry::testing::require(fs::exists(kBusybox), "busybox-static is not installed");
 }
 
+void reap() {
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
 // One scratch root, log and bundle; every command is `gantry-oci --root R --log L
 // --log-format json ...`, as containerd-shim-runc-v2 calls runc.
 class Oci {
@@ -99,9 +104,12 @@ class Oci {
 
   std::string status(const std::string& id) { return state(id)["status"]; }
 
-  // Waits until state says want (containers stop asynchronously).
+  // Waits until state says want (containers stop asynchronously). Reaps meanwhile: a pid
+  // namespace's init finishes exiting only once every process of the namespace is reaped, and
+  // an exec'd process's parent (once gantry-oci exited) is this test, the subreaper.
   bool wait_status(const std::string& id, const std::string& want) {
     for (int i = 0; i < 200; ++i) {
+      reap();
       if (status(id) == want) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
@@ -135,11 +143,6 @@ struct Subreaper {
     }
   }
 };
-
-void reap() {
-  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-  }
-}
 
 }  // namespace
 
@@ -348,6 +351,13 @@ BOOST_AUTO_TEST_CASE(delete_force_and_errors) {
   // Unknown ids: an error, except with --force.
   BOOST_TEST(oci.run({"delete", "--force", "nosuch"}).status.success());
   BOOST_TEST(oci.run({"delete", "nosuch"}).status.exit_code == 1);
+  // A state file damaged (say by a crash): state fails, delete --force clears it.
+  fs::create_directories(oci.root() / "damaged");
+  std::ofstream(oci.root() / "damaged" / "state.json") << "{\"id\":";
+  std::ofstream(oci.root() / "damaged" / "lock");
+  BOOST_TEST(oci.run({"state", "damaged"}).status.exit_code == 1);
+  BOOST_TEST(oci.run({"delete", "--force", "damaged"}).status.success());
+  BOOST_TEST(!fs::exists(oci.root() / "damaged"));
   BOOST_TEST(oci.run({"kill", "nosuch"}).status.exit_code == 1);
   r = oci.run({"state", "a/b"});
   BOOST_TEST(r.status.exit_code == 1);

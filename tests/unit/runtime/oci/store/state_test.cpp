@@ -192,6 +192,17 @@ BOOST_AUTO_TEST_CASE(lock_is_not_inherited_by_a_forked_child) {
   ::waitpid(sleeper, nullptr, 0);
 }
 
+BOOST_AUTO_TEST_CASE(unreadable_state_is_an_error_not_a_crash) {
+  gantry::testing::TempDir tmp("gantry-oci-bad");
+  oci::StateStore store(tmp / "root");
+  { BOOST_REQUIRE(store.create_locked("c1").has_value()); }
+  std::ofstream(tmp / "root" / "c1" / "state.json") << "{\"id\":";
+  auto c = store.load("c1");
+  BOOST_TEST((c.error().kind() == ErrorKind::invalid_argument));
+  BOOST_TEST(store.remove("c1").has_value());
+  BOOST_TEST(oci::StateStore(tmp / "nonexistent").remove("c1").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(rfc3339_nano_shape) {
   auto t = oci::rfc3339_nano_now();
   BOOST_TEST(t.size() == 30u);
