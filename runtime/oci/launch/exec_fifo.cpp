@@ -28,7 +28,25 @@ Result<sys::UniqueFd> open_exec_fifo_path(const std::filesystem::path& path) {
   return fd;
 }
 
+namespace {
+// runc's init waits for start in its own (Go) code, where HUP, INT, QUIT and TERM end it with
+// status 2 and other signals are ignored; podman and containerd see a created container that
+// is sent TERM go to stopped. Ours is pid 1 of its namespace and would ignore them, so it
+// installs the same handlers while it waits (execve resets them to the default).
+void exit_on_signal(int) {
+  ::_exit(2);
+}
+
+void install_waiting_handlers() {
+  struct sigaction action {};
+  action.sa_handler = exit_on_signal;
+  sigemptyset(&action.sa_mask);
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) ::sigaction(sig, &action, nullptr);
+}
+}  // namespace
+
 Result<void> wait_exec_fifo(int fifo_path_fd) {
+  install_waiting_handlers();
   // Reopening through the fd needs no path in our (pivoted) view: /proc/self/fd, or the fd's
   // magic link when the container has no /proc.
   sys::UniqueFd fd(::open(fd_path(fifo_path_fd).c_str(), O_WRONLY | O_CLOEXEC));
