@@ -24,6 +24,10 @@ Result<void> kill(StateStore& store, const KillOptions& options) {
   if (options.all) {
     GANTRY_ASSIGN_OR_RETURN(cgroup::Manager m, manager_for(c.record));
     GANTRY_TRY_CTX(m.signal_all(sig), "kill --all " + options.id);
+    // runc signals --all between a freeze and a thaw, so a paused container comes out running
+    // (and can act on the signal); podman and containerd expect that, and the model says it.
+    if (c.state == api::ContainerState::paused)
+      GANTRY_TRY_CTX(m.thaw(), "kill --all " + options.id + ": thaw");
     return ok();
   }
   if (::kill(c.record.init_pid, sig) != 0 && errno != ESRCH) {

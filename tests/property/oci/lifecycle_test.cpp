@@ -151,23 +151,12 @@ void check_sequence(to::RuntimeDriver& driver, const std::vector<std::string>& i
     // A Wait the model says would never return becomes a State (the generators' contract).
     if (auto* w = std::get_if<mo::Wait>(&op); w && model.wait_would_block(w->id))
       op = mo::State{w->id};
-    // What a created container's own init does with a catchable signal is the runtime's
-    // choice (runc's is a Go program: TERM, HUP, INT, QUIT end it with status 2); the model
-    // describes runc's, so other runtimes are not asked (docs/testing.md).
-    if (auto* k = std::get_if<mo::Kill>(&op); k && !runc_rules && k->signal != SIGKILL &&
-                                              model.state_of(k->id) == api::ContainerState::created)
-      op = mo::State{k->id};
     // runc 1.1 accepts `kill --all` of a stopped container (it signals the cgroup without
     // checking the state); the model, gantry-oci and the runtime spec say error: runc is not
     // asked (docs/testing.md).
     if (auto* k = std::get_if<mo::Kill>(&op);
         k && runc_rules && k->all && model.state_of(k->id) == api::ContainerState::stopped)
       op = mo::State{k->id};
-    // runc 1.1 signals `kill --all` between a freeze and a thaw, so a paused container comes
-    // out running; the model describes that, other runtimes may keep it paused (docs/testing.md).
-    if (auto* k = std::get_if<mo::Kill>(&op);
-        k && !runc_rules && k->all && model.state_of(k->id) == api::ContainerState::paused)
-      k->all = false;
     mo::Outcome want = model.apply(op);
     std::string log;
     mo::Outcome got = runner.run(op, model, log);
