@@ -19,12 +19,11 @@ TempDir::TempDir(const std::string& prefix) {
   path_ = buf.data();
 }
 
-TempDir::~TempDir() {
-  // Unmount anything a failed test left mounted below us, deepest first.
+void remove_tree_with_mounts(const std::filesystem::path& dir) {
   std::vector<std::string> mounts;
   std::ifstream mi("/proc/self/mountinfo");
   std::string line;
-  std::string prefix = path_.string() + "/";
+  std::string prefix = dir.string() + "/";
   while (std::getline(mi, line)) {
     // field 5 is the mount point
     size_t pos = 0;
@@ -36,7 +35,11 @@ TempDir::~TempDir() {
   }
   for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) umount2(it->c_str(), MNT_DETACH);
   std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
+  std::filesystem::remove_all(dir, ec);
+}
+
+TempDir::~TempDir() {
+  remove_tree_with_mounts(path_);
 }
 
 }  // namespace gantry::testing

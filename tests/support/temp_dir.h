@@ -7,6 +7,10 @@
 
 namespace gantry::testing {
 
+// Unmounts every mount below dir (deepest first, detached), then removes dir and everything
+// in it. Errors are ignored: this is cleanup after a test, which may have failed half way.
+void remove_tree_with_mounts(const std::filesystem::path& dir);
+
 class TempDir {
  public:
   explicit TempDir(const std::string& prefix = "gantry-test");

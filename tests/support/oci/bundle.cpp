@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/sys/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace gantry::testing::oci {
 
@@ -221,21 +222,7 @@ Bundle& Bundle::operator=(Bundle&& o) noexcept {
 Bundle::~Bundle() {
   if (path_.empty()) return;
   // A runtime that failed half way may have left a mount below the bundle (rootfs bind).
-  std::vector<std::string> mounts;
-  std::ifstream mi("/proc/self/mountinfo");
-  std::string line;
-  std::string prefix = path_.string() + "/";
-  while (std::getline(mi, line)) {
-    size_t pos = 0;
-    for (int i = 0; i < 4 && pos != std::string::npos; ++i) pos = line.find(' ', pos + 1);
-    if (pos == std::string::npos) continue;
-    size_t end = line.find(' ', pos + 1);
-    std::string mp = line.substr(pos + 1, end - pos - 1);
-    if (mp.rfind(prefix, 0) == 0) mounts.push_back(mp);
-  }
-  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) umount2(it->c_str(), MNT_DETACH);
-  std::error_code ec;
-  fs::remove_all(path_, ec);
+  remove_tree_with_mounts(path_);
   path_.clear();
 }
 
