@@ -20,63 +20,21 @@
 #include <vector>
 
 #include "runtime/sys/process.h"
+#include "tests/interop/oci/interop_support.h"
 #include "tests/support/require.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 namespace sys = gantry::runtime::sys;
 using gantry::testing::TempDir;
+using namespace gantry::testing::interop;
 
 namespace {
 
 const char* kImage = "localhost/gantry-busybox:latest";
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
 fs::path gantry_bin() {
   return env_or("GANTRY_BIN", "build/bin");
-}
-
-// The runtime under test: a path, or empty with the reason in `why`.
-fs::path runtime_path(std::string& why) {
-  std::string rt = env_or("GANTRY_OCI_RUNTIME", "gantry-oci");
-  if (rt == "gantry-oci") {
-    fs::path p = gantry_bin() / "gantry-oci";
-    if (access(p.c_str(), X_OK) != 0) why = "gantry-oci is not built (" + p.string() + ")";
-    return p;
-  }
-  if (rt.find('/') == std::string::npos) {
-    auto r = sys::run({"sh", "-c", "command -v " + rt}, 10'000);
-    if (!r || !r->status.success()) {
-      why = "runtime '" + rt + "' is not on PATH";
-      return {};
-    }
-    std::string p = r->stdout_text;
-    while (!p.empty() && p.back() == '\n') p.pop_back();
-    return p;
-  }
-  if (access(rt.c_str(), X_OK) != 0) why = "runtime '" + rt + "' is not executable";
-  return rt;
-}
-
-struct Out {
-  int code = -1;
-  std::string out, err;
-};
-
-Out run(const std::vector<std::string>& argv, int timeout_ms = 120'000) {
-  auto r = sys::run(argv, timeout_ms);
-  BOOST_REQUIRE_MESSAGE(
-      r, "could not run " + argv.front() + ": " + (r ? std::string() : r.error().to_string()));
-  Out o{r->status.exited ? r->status.exit_code : 128 + r->status.term_signal, r->stdout_text,
-        r->stderr_text};
-  std::string line;
-  for (const auto& a : argv) line += a + " ";
-  BOOST_TEST_MESSAGE(line << "-> " << o.code << "\nstdout: " << o.out << "\nstderr: " << o.err);
-  return o;
 }
 
 std::string read_text(const fs::path& p) {
