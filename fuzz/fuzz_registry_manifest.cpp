@@ -11,12 +11,12 @@
 #include <string>
 
 #include "model/api/registry_http.h"
-#include "model/registry/manifest.h"
+#include "model/api/registry_manifest.h"
 #include "model/registry/model_registry.h"
-#include "model/registry/names.h"
+#include "model/api/registry_names.h"
 
 namespace api = gantry::api;
-namespace reg = gantry::model::registry;
+namespace reg = gantry::api;
 
 namespace {
 

@@ -2,9 +2,17 @@
 
 #include <algorithm>
 
-#include "model/registry/names.h"
+#include "model/api/registry_names.h"
 
 namespace gantry::model::registry {
+
+using api::parse_digest;
+using api::parse_manifest;
+using api::parse_reference;
+using api::Reference;
+using api::Tag;
+using api::valid_repository_name;
+using api::valid_tag;
 
 using api::RegistryError;
 using api::RegistryErrorCode;

@@ -13,9 +13,12 @@
 #include <string>
 
 #include "model/api/registry.h"
-#include "model/registry/manifest.h"
+#include "model/api/registry_manifest.h"
 
 namespace gantry::model::registry {
+
+using api::ManifestKind;
+using api::ParsedManifest;
 
 struct ModelRegistryOptions {
   // DELETE /v2/<name>/manifests/<tag>: true removes the tag (202, the manifest stays); false

@@ -1,10 +1,10 @@
 // What the model reads in a manifest, and what it refuses (MANIFEST_INVALID, naming the field).
 #include <boost/test/unit_test.hpp>
 
-#include "model/registry/manifest.h"
+#include "model/api/registry_manifest.h"
 #include "tests/conformance/registry/registry_fixtures.h"
 
-using namespace gantry::model::registry;
+using namespace gantry::api;
 using gantry::Digest;
 using gantry::api::RegistryErrorCode;
 namespace api = gantry::api;

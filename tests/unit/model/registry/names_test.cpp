@@ -1,9 +1,9 @@
 // The name, tag and reference grammar of distribution-spec 1.1.
 #include <boost/test/unit_test.hpp>
 
-#include "model/registry/names.h"
+#include "model/api/registry_names.h"
 
-using namespace gantry::model::registry;
+using namespace gantry::api;
 using gantry::api::RegistryErrorCode;
 
 BOOST_AUTO_TEST_SUITE(registry_names)

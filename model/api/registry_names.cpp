@@ -1,6 +1,6 @@
-#include "model/registry/names.h"
+#include "model/api/registry_names.h"
 
-namespace gantry::model::registry {
+namespace gantry::api {
 
 namespace {
 
@@ -70,4 +70,4 @@ api::RegistryResult<Reference> parse_reference(std::string_view reference,
   return Reference(Tag{std::string(reference)});
 }
 
-}  // namespace gantry::model::registry
+}  // namespace gantry::api

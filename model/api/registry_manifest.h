@@ -11,7 +11,7 @@
 
 #include "model/api/registry.h"
 
-namespace gantry::model::registry {
+namespace gantry::api {
 
 enum class ManifestKind { image, index };
 
@@ -37,4 +37,4 @@ std::optional<ManifestKind> manifest_kind_of(std::string_view media_type);
 api::RegistryResult<ParsedManifest> parse_manifest(std::string_view media_type,
                                                    std::string_view bytes);
 
-}  // namespace gantry::model::registry
+}  // namespace gantry::api

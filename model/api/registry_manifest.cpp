@@ -1,10 +1,10 @@
-#include "model/registry/manifest.h"
+#include "model/api/registry_manifest.h"
 
 #include <nlohmann/json.hpp>
 
-#include "model/registry/names.h"
+#include "model/api/registry_names.h"
 
-namespace gantry::model::registry {
+namespace gantry::api {
 
 using api::RegistryError;
 using api::RegistryErrorCode;
@@ -131,4 +131,4 @@ api::RegistryResult<ParsedManifest> parse_manifest(std::string_view media_type,
   return m;
 }
 
-}  // namespace gantry::model::registry
+}  // namespace gantry::api

@@ -8,7 +8,7 @@
 
 #include "model/api/registry.h"
 
-namespace gantry::model::registry {
+namespace gantry::api {
 
 inline constexpr size_t kNameLimitChars = 255;
 
@@ -31,4 +31,4 @@ api::RegistryResult<Reference> parse_reference(std::string_view reference,
 // DIGEST_INVALID unless "sha256:<64 lowercase hex>" (the one algorithm Gantry accepts).
 api::RegistryResult<Digest> parse_digest(std::string_view digest);
 
-}  // namespace gantry::model::registry
+}  // namespace gantry::api
