@@ -8,8 +8,9 @@ namespace {
 
 constexpr std::string_view kOciPrefix = "oci:";
 constexpr std::string_view kDockerPrefix = "docker://";
-constexpr std::array<std::string_view, 5> kOtherTransports = {
-    "docker-archive:", "oci-archive:", "dir:", "containers-storage:", "docker-daemon:"};
+constexpr std::string_view kDockerArchivePrefix = "docker-archive:";
+constexpr std::array<std::string_view, 4> kOtherTransports = {
+    "oci-archive:", "dir:", "containers-storage:", "docker-daemon:"};
 
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -38,6 +39,27 @@ Error invalid(std::string_view text, const std::string& reason) {
                "image reference '" + std::string(text.substr(0, 256)) + "': " + reason);
 }
 
+// "@N" (an index) or "name:tag" with no whitespace or control characters; the registry
+// reference grammar itself is checked where the name is used.
+Result<void> check_archive_ref(std::string_view text, std::string_view ref) {
+  if (ref.starts_with('@')) {
+    std::string_view n = ref.substr(1);
+    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != n.npos) {
+      return invalid(text, "'" + std::string(ref) + "' is not an image index (@N)");
+    }
+    return ok();
+  }
+  for (char c : ref) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return invalid(text, "image name '" + std::string(ref) + "' contains whitespace");
+    }
+  }
+  if (ref.find('@') != ref.npos) {
+    return invalid(text, "image name '" + std::string(ref) + "' may not have a digest");
+  }
+  return ok();
+}
+
 }  // namespace
 
 bool is_valid_tag(std::string_view tag) {
@@ -62,6 +84,20 @@ Result<ImageRef> parse_image_ref(std::string_view text) {
     if (ref.remote.empty()) return invalid(text, "nothing after docker://");
     return ref;
   }
+  if (text.starts_with(kDockerArchivePrefix)) {
+    ref.transport = Transport::docker_archive;
+    std::string_view rest = text.substr(kDockerArchivePrefix.size());
+    size_t colon = rest.find(':');
+    ref.archive_path = std::string(rest.substr(0, colon));
+    if (ref.archive_path.empty()) return invalid(text, "empty archive path");
+    if (colon != std::string_view::npos) {
+      std::string_view name = rest.substr(colon + 1);
+      if (name.empty()) return invalid(text, "empty image name after ':'");
+      GANTRY_TRY(check_archive_ref(text, name));
+      ref.archive_ref = std::string(name);
+    }
+    return ref;
+  }
   for (std::string_view other : kOtherTransports) {
     if (text.starts_with(other)) {
       return Error(ErrorKind::not_implemented,
@@ -83,6 +119,10 @@ Result<ImageRef> parse_image_ref(std::string_view text) {
 
 std::string to_string(const ImageRef& ref) {
   if (ref.transport == Transport::docker) return std::string(kDockerPrefix) + ref.remote;
+  if (ref.transport == Transport::docker_archive) {
+    return std::string(kDockerArchivePrefix) + ref.archive_path +
+           (ref.archive_ref.empty() ? "" : ":" + ref.archive_ref);
+  }
   return std::string(kOciPrefix) + ref.layout_dir + ":" + ref.tag;
 }
 

@@ -65,9 +65,36 @@ BOOST_AUTO_TEST_CASE(docker_transport_recognised) {
   BOOST_TEST(to_string(*r) == "docker://docker.io/library/alpine:3.19");
 }
 
+BOOST_AUTO_TEST_CASE(docker_archive_splits_at_the_first_colon) {
+  auto a = parse_image_ref("docker-archive:/tmp/app.tar:example.com/app:v1");
+  BOOST_REQUIRE(a);
+  BOOST_TEST((a->transport == Transport::docker_archive));
+  BOOST_TEST(a->archive_path == "/tmp/app.tar");
+  BOOST_TEST(a->archive_ref == "example.com/app:v1");
+  auto b = parse_image_ref("docker-archive:app.tar");
+  BOOST_REQUIRE(b);
+  BOOST_TEST(b->archive_path == "app.tar");
+  BOOST_TEST(b->archive_ref.empty());
+  auto c = parse_image_ref("docker-archive:app.tar:@1");
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->archive_ref == "@1");
+}
+
+BOOST_AUTO_TEST_CASE(docker_archive_bad_parts_refused) {
+  for (const char* text : {"docker-archive:", "docker-archive::x:1", "docker-archive:a.tar:",
+                           "docker-archive:a.tar:@", "docker-archive:a.tar:@x",
+                           "docker-archive:a.tar:a b", "docker-archive:a.tar:x@sha256:00"}) {
+    auto r = parse_image_ref(text);
+    BOOST_TEST_CONTEXT(text) {
+      BOOST_REQUIRE(!r.has_value());
+      BOOST_TEST(r.error().kind() == ErrorKind::invalid_argument);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(other_transports_not_implemented) {
-  for (const char* text : {"docker-archive:x.tar", "oci-archive:x.tar:t", "dir:/x",
-                           "containers-storage:alpine", "docker-daemon:alpine:1"}) {
+  for (const char* text :
+       {"oci-archive:x.tar:t", "dir:/x", "containers-storage:alpine", "docker-daemon:alpine:1"}) {
     auto r = parse_image_ref(text);
     BOOST_TEST_CONTEXT(text) {
       BOOST_REQUIRE(!r.has_value());
@@ -77,7 +104,8 @@ BOOST_AUTO_TEST_CASE(other_transports_not_implemented) {
 }
 
 BOOST_AUTO_TEST_CASE(to_string_round_trips) {
-  for (const char* text : {"oci:/x:y", "/a:b:c", "rel", "docker://x"}) {
+  for (const char* text : {"oci:/x:y", "/a:b:c", "rel", "docker://x", "docker-archive:/a.tar",
+                           "docker-archive:a.tar:app:v1", "docker-archive:a.tar:@2"}) {
     auto r = parse_image_ref(text);
     BOOST_REQUIRE(r);
     auto again = parse_image_ref(to_string(*r));
