@@ -365,8 +365,17 @@ RegistryResult<api::BlobCreated> StoreImpl::commit_bytes(const std::string& repo
                                                          const std::string& bytes) {
   std::shared_lock gc(gc_mu_);
   if (!content_.contains(d)) {
-    auto w = content_.write_blob(bytes, d);
-    if (!w) return io_error(Code::blob_upload_invalid, w.error());
+    // The digest was checked in memory; a temp file under uploads/ (dropped on reopen if we
+    // crash) becomes the blob by rename.
+    fs::path temp = uploads_dir_ / (kTempPrefix + random_hex());
+    sys::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    auto placed = fd ? sys::write_all(fd.get(), bytes)
+                     : Result<void>(errno_error(errno, "create '" + temp.string() + "'"));
+    if (placed) placed = place_blob(temp, fd.get(), d);
+    if (!placed) {
+      ::unlink(temp.c_str());
+      return io_error(Code::blob_upload_invalid, placed.error());
+    }
   }
   if (auto l = link_blob(repo, d, bytes.size()); !l)
     return io_error(Code::blob_upload_invalid, l.error());

@@ -157,6 +157,8 @@ class StoreImpl final : public RegistryStore {
   // Commits the session's data (verified against `want`) as a blob linked into repo.
   api::RegistryResult<api::BlobCreated> commit_session(Session& s, const Digest& want);
   Result<void> recover_sessions();
+  // Renames a verified file (fd open on it) into the content store as blob d.
+  Result<void> place_blob(const std::filesystem::path& file, int fd, const Digest& d);
 
   std::filesystem::path root_;
   StoreOptions options_;

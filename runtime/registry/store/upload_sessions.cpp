@@ -299,17 +299,8 @@ RegistryResult<api::BlobCreated> StoreImpl::commit_session(Session& s, const Dig
                          "uploaded content is " + got.str() + ", not " + want.str());
   std::shared_lock gc(gc_mu_);
   if (!content_.contains(want)) {
-    // Verified above: the data file becomes the blob by rename, as ContentStore's commit does.
-    fs::path blob = content_.path_of(want);
-    auto moved = [&]() -> Result<void> {
-      if (options_.durable && ::fdatasync(s.data_fd.get()) != 0)
-        return errno_error(errno, "fsync upload " + s.id);
-      if (::rename((s.dir / "data").c_str(), blob.c_str()) != 0)
-        return errno_error(errno, "rename upload " + s.id + " to '" + blob.string() + "'");
-      if (options_.durable) GANTRY_TRY(sys::fsync_dir(blob.parent_path()));
-      return ok();
-    }();
-    if (!moved) return io_error(Code::blob_upload_invalid, moved.error());
+    if (auto p = place_blob(s.dir / "data", s.data_fd.get(), want); !p)
+      return io_error(Code::blob_upload_invalid, p.error());
   }
   if (auto l = link_blob(s.repo, want, s.offset_bytes); !l)
     return io_error(Code::blob_upload_invalid, l.error());
@@ -390,6 +381,18 @@ Result<void> StoreImpl::recover_sessions() {
 
 std::chrono::seconds session_idle_limit() {
   return kSessionIdleLimit;
+}
+
+// The file's digest and length were verified by the caller: it becomes the blob by rename,
+// as ContentStore's commit does (without reading the bytes a second time).
+Result<void> StoreImpl::place_blob(const fs::path& file, int fd, const Digest& d) {
+  fs::path blob = content_.path_of(d);
+  if (options_.durable && ::fdatasync(fd) != 0)
+    return errno_error(errno, "fsync '" + file.string() + "'");
+  if (::rename(file.c_str(), blob.c_str()) != 0)
+    return errno_error(errno, "rename '" + file.string() + "' to '" + blob.string() + "'");
+  if (options_.durable) GANTRY_TRY(sys::fsync_dir(blob.parent_path()));
+  return ok();
 }
 
 }  // namespace gantry::runtime::registry::detail
