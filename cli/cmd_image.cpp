@@ -28,7 +28,12 @@ int run_import(const GlobalOptions&, const ImportArgs& a) {
   return 0;
 }
 
+int run_unpack_remote(const UnpackArgs& a, const image::ImageRef& ref);  // cmd_transfer.cpp
+
 int run_unpack(const GlobalOptions&, const UnpackArgs& a) {
+  if (auto ref = image::parse_image_ref(a.image); ref && ref->transport != image::Transport::oci) {
+    return run_unpack_remote(a, *ref);
+  }
   auto opened = open_image(a.image);
   if (!opened) return fail("unpack", opened.error());
   auto results = unpack::flatten_image(opened->layout, opened->image, a.dir);

@@ -33,12 +33,36 @@ class RegistrySource final : public ImageSource {
     return std::move(*src);
   }
 
+  // Through the verified stream (bounded by the descriptor's size), like every other blob.
   Result<std::string> read_blob(const image::Descriptor& blob) override {
-    auto bytes = client_->read_blob(ref_.repository, blob.digest);
-    if (!bytes) {
-      return std::move(bytes).error().with_context(describe() + ": blob " + blob.digest.str());
+    if (blob.size < 0 || blob.size > (64 << 20)) {
+      return Error(ErrorKind::invalid_argument, describe() + ": blob " + blob.digest.str() +
+                                                    " too large to read whole (" +
+                                                    std::to_string(blob.size) + " bytes)");
     }
-    return std::move(*bytes);
+    GANTRY_ASSIGN_OR_RETURN(auto src, open_blob(blob));
+    std::string out(static_cast<size_t>(blob.size), '\0');
+    size_t got = 0;
+    for (;;) {
+      uint8_t extra[1];
+      std::span<uint8_t> buf =
+          got < out.size()
+              ? std::span(reinterpret_cast<uint8_t*>(out.data()) + got, out.size() - got)
+              : std::span<uint8_t>(extra, 1);
+      auto n = src->read(buf);
+      if (!n) return std::move(n).error().with_context(describe() + ": blob " + blob.digest.str());
+      if (*n == 0) break;
+      if (got >= out.size()) {
+        return Error(ErrorKind::invalid_argument,
+                     describe() + ": blob " + blob.digest.str() + " longer than its descriptor");
+      }
+      got += *n;
+    }
+    if (got != out.size()) {
+      return Error(ErrorKind::invalid_argument,
+                   describe() + ": blob " + blob.digest.str() + " shorter than its descriptor");
+    }
+    return out;
   }
 
   std::optional<Location> location() const override {
