@@ -207,6 +207,13 @@ Repo& StoreImpl::repo_entry(const std::string& name) {
   return *it->second;
 }
 
+Repo* StoreImpl::existing_repo(const std::string& name) {
+  std::shared_lock m(meta_mu_);
+  auto it = repos_.find(name);
+  if (it == repos_.end() || !it->second->exists) return nullptr;
+  return it->second.get();  // entries are never removed, and exists never reverts
+}
+
 const Repo* StoreImpl::find_repo(const std::string& name) const {
   auto it = repos_.find(name);
   if (it == repos_.end() || !it->second->exists) return nullptr;
@@ -343,11 +350,13 @@ RegistryResult<api::Accepted> StoreImpl::delete_blob(const std::string& repo,
   auto d = api::parse_digest(digest);
   if (!d) return d.error();
   RegistryError unknown(Code::blob_unknown, "blob " + digest + " unknown in " + repo);
-  Repo& r = repo_entry(repo);
+  Repo* existing = existing_repo(repo);  // no index entry for names never committed to
+  if (existing == nullptr) return unknown;
+  Repo& r = *existing;
   std::lock_guard w(r.write_mu);
   {
     std::shared_lock m(meta_mu_);
-    if (!r.exists || !r.blobs.contains(*d)) return unknown;
+    if (!r.blobs.contains(*d)) return unknown;
   }
   fs::path link = r.dir / kBlobsDir / d->hex();
   if (::unlink(link.c_str()) != 0 && errno != ENOENT)
@@ -536,12 +545,13 @@ RegistryResult<api::Accepted> StoreImpl::delete_manifest(const std::string& repo
   const api::Tag* tag = std::get_if<api::Tag>(&*ref);
   if (tag && !options_.tag_deletion)
     return RegistryError(Code::unsupported, "tag deletion is disabled; delete by digest");
-  Repo& r = repo_entry(repo);
+  Repo* existing = existing_repo(repo);
+  if (existing == nullptr) return unknown;
+  Repo& r = *existing;
   std::lock_guard w(r.write_mu);
   std::vector<std::string> tags;  // the tag files to remove
   {
     std::shared_lock m(meta_mu_);
-    if (!r.exists) return unknown;
     if (tag) {
       if (!r.tags.contains(tag->name)) return unknown;
       tags.push_back(tag->name);

@@ -132,6 +132,8 @@ class StoreImpl final : public RegistryStore {
   // --- repositories (registry_store.cpp) ---
   // The repository's index entry, created (not yet existing) when absent. Never removed.
   Repo& repo_entry(const std::string& name);
+  // The repository if it exists (takes meta_mu_ shared; the pointer stays valid).
+  Repo* existing_repo(const std::string& name);
   // The repository if it exists; caller holds meta_mu_.
   const Repo* find_repo(const std::string& name) const;
   // Makes the repository exist on disk and in the index; caller holds r.write_mu.
