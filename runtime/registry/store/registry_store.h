@@ -13,7 +13,7 @@
 //                 repositories/<name>/...          per-repository links: blobs linked, manifests
 //                                                  (with their media type), tags, referrers
 //               The exact layout below repositories/ and uploads/ is the store's business;
-//               docs/registry-server.md describes it.
+//               docs/registry-storage.md describes it.
 //   link        a blob is in a repository when it was uploaded to it, mounted into it, or is
 //               referenced by a manifest pushed to it. delete_blob removes the link only.
 //   acknowledged  an operation that returned success. After a crash at any point (kill -9),
@@ -48,7 +48,7 @@ struct StoreOptions {
   bool tag_deletion = true;
   // false: every DELETE is 405 UNSUPPORTED (distribution's default `delete.enabled: false`).
   bool deletion = true;
-  // Manifests larger than this get 413 (MANIFEST_INVALID with status 413;
+  // Manifests larger than this get 413 (SIZE_INVALID with status 413, as the model;
   // api::kManifestLimitBytes).
   uint64_t manifest_limit_bytes = api::kManifestLimitBytes;
   // A linked blob that no manifest references survives gc this long after it was linked.
