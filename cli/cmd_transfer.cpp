@@ -91,6 +91,7 @@ int run_copy(const GlobalOptions&, const CopyArgs& a) {
   return 0;
 }
 
+#ifndef GANTRY_NO_REGISTRY_CLIENT
 int run_login(const GlobalOptions&, const LoginArgs& a) {
   registry::Credentials creds;
   creds.username = a.username;
@@ -129,5 +130,14 @@ int run_logout(const GlobalOptions&, const LogoutArgs& a) {
   std::cout << "Removed login credentials for " << a.registry << "\n";
   return 0;
 }
+
+#else
+int run_login(const GlobalOptions&, const LoginArgs&) {
+  return fail("login", Error(ErrorKind::not_implemented, "this build has no registry client"));
+}
+int run_logout(const GlobalOptions&, const LogoutArgs&) {
+  return fail("logout", Error(ErrorKind::not_implemented, "this build has no registry client"));
+}
+#endif
 
 }  // namespace gantry::cli
