@@ -79,6 +79,10 @@ class ChunkWriterImpl final : public ChunkWriter {
   RegistryResult<api::UploadStatus> finish() override {
     if (done_) return RegistryError(Code::blob_upload_invalid, "chunk already finished");
     std::lock_guard l(s_->mu);
+    if (s_->ended) {  // cancelled while this chunk came in
+      drop();
+      return RegistryError(Code::blob_upload_unknown, "upload " + s_->id + " was cancelled");
+    }
     if (content_length_ && *content_length_ != written_) {
       drop();
       return RegistryError(Code::blob_upload_invalid, "chunk of " + std::to_string(written_) +
@@ -316,8 +320,8 @@ RegistryResult<api::Accepted> StoreImpl::cancel_upload(const std::string& repo,
   std::lock_guard l(s->mu);
   if (s->ended)
     return RegistryError(Code::blob_upload_unknown, "upload " + session + " unknown in " + repo);
-  if (s->busy)
-    return RegistryError(Code::blob_upload_invalid, "upload " + session + " is receiving a chunk");
+  // A chunk still being received (its writer alive) is cancelled with the session: the writer
+  // keeps writing into removed files and its finish() answers BLOB_UPLOAD_UNKNOWN.
   end_session(*s);
   remove_dir(s->dir);
   return api::Accepted{};

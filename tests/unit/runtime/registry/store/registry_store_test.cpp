@@ -97,6 +97,22 @@ BOOST_AUTO_TEST_CASE(an_unfinished_chunk_leaves_the_acknowledged_offset) {
   BOOST_CHECK(s.get_blob("r", fx::digest_of(bytes), std::nullopt)->bytes == bytes);
 }
 
+BOOST_AUTO_TEST_CASE(cancel_during_a_chunk_ends_the_session) {
+  fx::TempStore t;
+  auto& s = t.store();
+  auto up = s.start_upload("r");
+  auto begun = s.begin_chunk("r", up->session, 0, std::nullopt);
+  BOOST_REQUIRE(begun.has_value());
+  auto w = std::move(begun).value();
+  BOOST_REQUIRE(w->write(as_bytes("some bytes")).has_value());
+  BOOST_REQUIRE(s.cancel_upload("r", up->session).has_value());
+  BOOST_CHECK(w->write(as_bytes("more")).has_value());
+  BOOST_CHECK(w->finish().error().code() == Code::blob_upload_unknown);
+  w.reset();
+  BOOST_CHECK(s.upload_status("r", up->session).error().code() == Code::blob_upload_unknown);
+  BOOST_CHECK(std::filesystem::is_empty(t.dir() / "root/uploads"));
+}
+
 BOOST_AUTO_TEST_CASE(a_chunk_at_the_wrong_offset_is_416_and_keeps_the_session) {
   fx::TempStore t;
   auto& s = t.store();
