@@ -13,7 +13,9 @@ std::string error_body_json(const RegistryError& error) {
       error.message().empty() ? std::string(description(error.code())) : error.message();
   nlohmann::ordered_json body;
   body["errors"] = nlohmann::ordered_json::array({entry});
-  return body.dump();
+  // Messages quote what the client sent (a digest, a name), which need not be UTF-8: replace
+  // bad bytes instead of throwing (found by fuzz_registry_request).
+  return body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 RegistryError error_from_response(int http_status, std::string_view body,

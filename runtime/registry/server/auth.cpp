@@ -269,7 +269,7 @@ HttpResponse Authenticator::issue_token(std::string_view authorization, std::str
       {"exp", now + options_.token_ttl.count()},
       {"jti", base64url_encode(std::string_view(reinterpret_cast<char*>(nonce), sizeof nonce))},
       {"access", access}};
-  auto token = key_->sign(claims);
+  auto token = key_->sign(claims);  // scopes are client text: sign() dumps with replacement
   if (!token) return error_response(api::RegistryError(Code::denied, token.error().message()));
   HttpResponse r;
   r.body = nlohmann::json{{"token", *token},

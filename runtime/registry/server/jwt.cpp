@@ -128,7 +128,10 @@ Result<JwtKey> JwtKey::parse(std::string_view pem) {
 Result<std::string> JwtKey::sign(const nlohmann::json& claims) const {
   if (!private_) return Error(ErrorKind::failed_precondition, "token key has no private half");
   nlohmann::json header = {{"alg", alg_}, {"typ", "JWT"}};
-  std::string input = base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
+  // Claims may quote client text that is not UTF-8: replaced, never thrown.
+  std::string input =
+      base64url_encode(header.dump()) + "." +
+      base64url_encode(claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
   size_t len = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_->key) != 1 ||

@@ -439,7 +439,8 @@ struct Endpoints {
 
   HttpResponse listing(const api::Listing& l, std::string_view path, nlohmann::json body,
                        const api::Page& p) {
-    HttpResponse r = json_answer(body.dump());
+    HttpResponse r =
+        json_answer(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (l.next_last && p.n) r.set("Link", api::link_header(path, *p.n, *l.next_last));
     return r;
   }

@@ -26,6 +26,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr size_t kBodySliceBytes = 256 * 1024;
+constexpr size_t kReadBufferBytes = 256 * 1024;
 
 tcp::socket& raw_socket(beast::tcp_stream& s) {
   return s.socket();
@@ -35,6 +36,16 @@ beast::tcp_stream& tcp_layer(beast::tcp_stream& s) {
 }
 beast::tcp_stream& tcp_layer(beast::ssl_stream<beast::tcp_stream>& s) {
   return s.next_layer();
+}
+
+// A handler that throws (a bug) answers 500 and closes the connection instead of ending the
+// process.
+HttpResponse internal_error(const std::exception& e) {
+  HttpResponse r = error_response(api::RegistryError(api::RegistryErrorCode::unsupported, 500,
+                                                     std::string("internal error: ") + e.what()));
+  r.set("Docker-Distribution-API-Version", "registry/2.0");
+  r.close = true;
+  return r;
 }
 
 struct Shared {
@@ -49,7 +60,11 @@ template <class Stream>
 class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
   Connection(Stream stream, const Shared& shared)
-      : stream_(std::move(stream)), shared_(shared), slice_(kBodySliceBytes) {}
+      : stream_(std::move(stream)), shared_(shared), slice_(kBodySliceBytes) {
+    // Beast reads at most the buffer's free capacity (64 KiB at most) per call: without room,
+    // a body arrives in reads of a few hundred bytes.
+    buffer_.reserve(kReadBufferBytes);
+  }
 
   void start() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -109,16 +124,22 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       log_line_ = std::string(head.method) + " " + std::string(head.target);
     bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
 
-    pending_ = shared_.handler.begin(head);
-    if (parser_->is_done()) return finish();
-    if (!pending_->wants_body()) {
-      bool small = head.content_length && *head.content_length <= shared_.options.drain_limit_bytes;
-      if (expects_continue || !small) {
-        HttpResponse r = pending_->finish();
-        pending_.reset();
-        r.close = true;
-        return respond(std::move(r), false);
+    try {
+      pending_ = shared_.handler.begin(head);
+      if (parser_->is_done()) return finish();
+      if (!pending_->wants_body()) {
+        bool small =
+            head.content_length && *head.content_length <= shared_.options.drain_limit_bytes;
+        if (expects_continue || !small) {
+          HttpResponse r = pending_->finish();
+          pending_.reset();
+          r.close = true;
+          return respond(std::move(r), false);
+        }
       }
+    } catch (const std::exception& e) {
+      pending_.reset();
+      return respond(internal_error(e), false);
     }
     if (expects_continue) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
@@ -147,13 +168,23 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (ec == http::error::need_buffer) ec = {};
     if (ec) return close();  // the client went away: the pending request is dropped
     size_t got = slice_.size() - parser_->get().body().size;
-    if (got > 0) pending_->write({reinterpret_cast<const uint8_t*>(slice_.data()), got});
+    try {
+      if (got > 0) pending_->write({reinterpret_cast<const uint8_t*>(slice_.data()), got});
+    } catch (const std::exception& e) {
+      pending_.reset();
+      return respond(internal_error(e), false);
+    }
     if (parser_->is_done()) return finish();
     read_body();
   }
 
   void finish() {
-    HttpResponse r = pending_->finish();
+    HttpResponse r;
+    try {
+      r = pending_->finish();
+    } catch (const std::exception& e) {
+      r = internal_error(e);
+    }
     pending_.reset();
     respond(std::move(r), keep_alive_);
   }
