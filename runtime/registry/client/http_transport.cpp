@@ -302,15 +302,17 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
   ExchangeResult exchange_on(Connection& conn, const HttpRequest& req, uint64_t max_body_bytes) {
     ExchangeResult out;
     auto sent = send(conn, req);
-    if (!sent) {
-      out.error = std::move(sent).error();
-      return out;
-    }
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_body_bytes);
     if (req.method == "HEAD") parser.skip(true);
     boost::system::error_code ec;
     conn.with([&](auto& s) { http::read_header(s, conn.buffer, parser, ec); });
+    if (!sent && (ec || parser.get().result_int() < 400)) {
+      out.error = std::move(sent).error();
+      return out;
+    }
+    // A server may refuse a request before reading its body (a manifest over the size limit):
+    // its answer counts even though the body could not be sent.
     if (ec) {
       out.error = net_error(req, "read response", ec);
       return out;
@@ -331,7 +333,7 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
     // does not send) is still the registry's answer; the connection is not reused.
     copy_headers(parser.get().base(), out.response);
     out.response.body = std::move(parser.get().body());
-    out.keep_alive = !ec && parser.get().keep_alive();
+    out.keep_alive = sent && !ec && parser.get().keep_alive();
     out.ok = true;
     return out;
   }
