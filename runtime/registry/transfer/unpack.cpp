@@ -225,10 +225,13 @@ Result<UnpackReport> unpack_image(ImageSource& source, const fs::path& dir,
   size_t downloaders = options.transfers > 1 ? options.transfers - 1 : 1;
   if (layers.size() <= 1) downloaders = 0;
   downloaders = std::min(downloaders, layers.size() > 0 ? layers.size() - 1 : 0);
+  // Downloads wait in memory-backed files when /dev/shm is there (no journal, no writeback
+  // for bytes read once), else next to the target.
+  fs::path temp_dir =
+      ::access("/dev/shm", W_OK | X_OK) == 0 ? fs::path("/dev/shm") : abs.parent_path();
   std::vector<std::thread> threads;
   for (size_t t = 0; t < downloaders; ++t) {
-    threads.emplace_back(
-        [&] { downloader(source, layers, shared, options.progress, abs.parent_path()); });
+    threads.emplace_back([&] { downloader(source, layers, shared, options.progress, temp_dir); });
   }
   UnpackReport report;
   report.manifest_digest = resolved.raw.digest;

@@ -5,7 +5,8 @@
 //                When it reaches a layer nobody is downloading yet, it streams that layer
 //                straight from the source (the first layer always does).
 //   downloaders  up to transfers-1 threads take the next layers that nobody has claimed and
-//                write them into unnamed temp files next to the target. The applier follows
+//                write them into unnamed temp files (in /dev/shm when there is one, else next
+//                to the target). The applier follows
 //                such a file while it grows (it never waits for a whole layer), and gets the
 //                source's verdict (digest, size) before it accepts the end.
 //
