@@ -7,7 +7,8 @@
 #   4. `gantry unpack` flattens the image; the layer's tar shows the whiteout entry;
 #   5. a container runs on a mounted view of the image with gantry-oci; what it writes becomes
 #      a new layer with `gantry repack`;
-#   6. the properties that compare the model with the runtime, and their results.
+#   6. the properties that compare the model with the runtime, and their results;
+#   7. the image pushed to gantry-registry with `gantry copy` and unpacked back from it.
 set -euo pipefail
 build=${1:-build}
 G="$build/bin/gantry"
@@ -108,5 +109,29 @@ for t in "$build"/tests/property_*; do
     exit 1
   fi
 done
+step "7. a registry: gantry copy pushes the image to gantry-registry, gantry unpack pulls it back"
+R="$GANTRY_BIN/gantry-registry"
+if [ -x "$R" ]; then
+  "$R" serve --addr 127.0.0.1:0 --root "$lab/registry" >"$lab/registry.out" 2>"$lab/registry.err" &
+  rpid=$!
+  trap 'kill "$rpid" 2>/dev/null || true; cleanup' EXIT
+  url=
+  for _ in $(seq 100); do
+    url=$(sed -n 's/^listening on http:\/\///p' "$lab/registry.out" | head -n 1)
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "gantry-registry did not start:"; cat "$lab/registry.err"; exit 1; }
+  show "$G" copy -q "$lab/images:v2" "docker://$url/demo/busybox:v2"
+  show "$G" unpack -q "docker://$url/demo/busybox:v2" "$lab/flat-from-registry"
+  show diff -r "$lab/flat" "$lab/flat-from-registry"
+  echo "the tree unpacked from the registry equals the one unpacked from the layout"
+  kill "$rpid"
+  wait "$rpid" 2>/dev/null || true
+  trap cleanup EXIT
+else
+  echo "(skipped: $R is not built)"
+fi
+
 echo
 echo "demo done: images in a scratch dir (removed on exit)."
