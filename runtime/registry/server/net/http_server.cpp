@@ -119,6 +119,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     head.range = field(http::field::range);
     if (!parser_->chunked()) head.content_length = parser_->content_length().value_or(0);
     keep_alive_ = req.keep_alive();
+    version_ = req.version();
     is_head_ = req.method() == http::verb::head;
     if (shared_.options.access_log)
       log_line_ = std::string(head.method) + " " + std::string(head.target);
@@ -198,7 +199,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       std::cerr << log_line_ + " " + std::to_string(r.status) + " " + std::to_string(ms) + "ms\n";
     }
     auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
+    // The request's version: an HTTP/1.0 client (ab) then sees `Connection: keep-alive`.
+    res->version(version_);
     res->result(static_cast<unsigned>(r.status));
     for (auto& [k, v] : r.headers) res->insert(k, v);
     uint64_t length = r.file ? r.file->length_bytes : r.content_length.value_or(r.body.size());
@@ -303,6 +305,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   std::optional<FileBody> file_;
   bool keep_alive_ = false;
   bool is_head_ = false;
+  unsigned version_ = 11;
   std::string log_line_;
   std::chrono::steady_clock::time_point started_;
 };

@@ -89,6 +89,11 @@ BOOST_AUTO_TEST_CASE(blob_head_get_and_ranges) {
   BOOST_TEST(r.send({"GET", "/v2/a/b/blobs/" + d, {{"Range", "bytes=-3"}}, {}}).response.status ==
              200);
 
+  // A digest that is not UTF-8 is quoted in the message: still a JSON error body.
+  auto binary = r.send({"GET", std::string("/v2/a/b/blobs/sha256:\xc8\x00\xff", 24), {}, {}});
+  BOOST_TEST(binary.response.status == 400);
+  BOOST_TEST(code_of(binary.response) == "DIGEST_INVALID");
+
   auto missing = r.send({"GET", "/v2/a/b/blobs/" + reg::digest_of("x"), {}, {}});
   BOOST_TEST(missing.response.status == 404);
   BOOST_TEST(code_of(missing.response) == "BLOB_UNKNOWN");
