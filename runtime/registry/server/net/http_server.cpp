@@ -279,6 +279,16 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     }
   }
 
+  void drain() {
+    constexpr uint64_t kDrainLimitBytes = 64ull << 20;
+    tcp_layer(stream_).expires_after(std::chrono::seconds(2));
+    stream_.async_read_some(net::buffer(slice_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (!ec && self->drained_ < kDrainLimitBytes) self->drain();
+                            });
+  }
+
   void after_response(beast::error_code ec) {
     if (ec || !keep_alive_) return close();
     read_head();
@@ -289,7 +299,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     file_.reset();
     beast::error_code ignored;
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      // Half-close, then read what the client still sends (a body we refused) for a moment:
+      // closing with unread data would send a reset that can destroy our answer in flight.
       raw_socket(stream_).shutdown(tcp::socket::shutdown_send, ignored);
+      drained_ = 0;
+      drain();
     } else {
       tcp_layer(stream_).expires_after(std::chrono::seconds(5));
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
@@ -306,6 +320,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   bool keep_alive_ = false;
   bool is_head_ = false;
   unsigned version_ = 11;
+  uint64_t drained_ = 0;
   std::string log_line_;
   std::chrono::steady_clock::time_point started_;
 };
