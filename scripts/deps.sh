@@ -8,7 +8,7 @@ pkgs=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libsqlite3-dev
   busybox-static umoci fuse-overlayfs hyperfine zstd pigz attr
   libseccomp-dev libcap-dev runc crun podman containerd skopeo docker-registry docker.io
-  python3-docker libboost-system-dev apache2-utils
+  python3-docker libboost-system-dev apache2-utils curl openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do
