@@ -636,8 +636,11 @@ std::unique_ptr<PendingRequest> upload(
     ok.status = 204;
     return ready(std::move(ok));
   }
-  // PATCH and PUT: where the bytes go.
-  std::optional<uint64_t> offset;
+  // PATCH and PUT: where the bytes go. The session is checked first (the model's order: an
+  // unknown session is 404 whatever its Content-Range says).
+  auto status = store_.upload_status(r.name, r.ref);
+  if (!status) return ready(status.error());
+  std::optional<uint64_t> offset = status->offset_bytes;
   if (!head.content_range.empty()) {
     auto range = api::parse_content_range(head.content_range);
     if (!range || (head.content_length && *head.content_length != range->last - range->first + 1))
@@ -647,11 +650,6 @@ std::unique_ptr<PendingRequest> upload(
     offset = range->first;
   }
   bool has_body = head.content_length.value_or(1) > 0;
-  if (!offset) {
-    auto s = store_.upload_status(r.name, r.ref);
-    if (!s) return ready(s.error());
-    offset = s->offset_bytes;
-  }
   std::unique_ptr<ChunkWriter> w;
   if (has_body || m == "PATCH") {
     auto begun = store_.begin_chunk(r.name, r.ref, offset.value_or(0), head.content_length);

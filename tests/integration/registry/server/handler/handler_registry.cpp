@@ -161,9 +161,15 @@ api::RegistryResult<api::UploadStatus> HandlerRegistry::upload_chunk(const std::
                                                                      uint64_t offset_bytes,
                                                                      const std::string& bytes) {
   server::HttpRequest req{"PATCH", location(repo, session), {}, bytes};
+  auto known = offsets_.find(session);
+  uint64_t tracked = known == offsets_.end() ? 0 : known->second;
   if (!bytes.empty())
     req.headers.emplace_back("Content-Range",
                              api::content_range_header(offset_bytes, bytes.size()));
+  else if (offset_bytes != tracked)
+    // An empty chunk has no Content-Range; one that claims another offset than the session's
+    // is sent as a range its (empty) body does not fill, which the server refuses with 416.
+    req.headers.emplace_back("Content-Range", api::content_range_header(offset_bytes, 1));
   auto a = send(req);
   return session_answer(a, 202, offset_bytes + bytes.size());
 }
