@@ -19,7 +19,10 @@
 #   memory    the smallest linux.resources.memory.limit under which /bin/true still runs (exit
 #             0), per runtime: bisection between 64 KiB and 64 MiB at 4 KiB granularity.
 # OCI_SECTIONS picks among "start seq100 memory" (default all). OCI_RUNTIMES overrides the
-# runtime list (default: gantry-oci when BUILD_DIR/bin/gantry-oci exists, runc, crun).
+# runtime list (default: gantry-oci when BUILD_DIR/bin/gantry-oci exists, runc, crun); an entry
+# NAME=PATH adds any runc-compatible binary under that name (e.g. an older gantry-oci build,
+# `OCI_RUNTIMES="gantry-oci gantry-oci-old=/path/gantry-oci runc crun"`), measured alternated
+# with the others.
 # OCI_STATE_TMPFS=1 keeps every runtime's --root on a tmpfs mounted in the namespace (by
 # default it is on $GANTRY_BENCH_DIR's filesystem; this VM's /run is ext4, not tmpfs).
 # Raw hyperfine JSON and the summary go to $GANTRY_BENCH_DIR/results/oci-<time>/
@@ -80,14 +83,18 @@ BUNDLE="$OUT/oci/bundle"
 
 declare -A RT_BIN
 if [ -n "${OCI_RUNTIMES:-}" ]; then
-  read -r -a RTS <<<"$OCI_RUNTIMES"
+  read -r -a RT_ENTRIES <<<"$OCI_RUNTIMES"
 else
-  RTS=()
-  [ -x "$BUILD/bin/gantry-oci" ] && RTS+=(gantry-oci)
-  RTS+=(runc crun)
+  RT_ENTRIES=()
+  [ -x "$BUILD/bin/gantry-oci" ] && RT_ENTRIES+=(gantry-oci)
+  RT_ENTRIES+=(runc crun)
 fi
-for rt in "${RTS[@]}"; do
-  case $rt in
+RTS=()
+for entry in "${RT_ENTRIES[@]}"; do
+  rt=${entry%%=*}
+  RTS+=("$rt")
+  case $entry in
+    *=*) RT_BIN[$rt]=$(cd "$(dirname "${entry#*=}")" && pwd)/$(basename "${entry#*=}") ;;
     gantry-oci) RT_BIN[$rt]=$(cd "$BUILD/bin" && pwd)/gantry-oci ;;
     *) RT_BIN[$rt]=$(command -v "$rt") ;;
   esac

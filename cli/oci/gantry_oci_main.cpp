@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <set>
 #include <string>
@@ -176,9 +177,15 @@ struct Program {
   }
 };
 
-// create, run and exec run from a sealed copy of this program (CVE-2019-5736).
-int reexec_sealed(char** argv) {
-  auto r = oci::ensure_running_from_sealed_copy(argv, environ);
+// create, run and exec run from a protected view of this program (CVE-2019-5736, see
+// memfd_exe.h). The overlay's empty lower layer is <root>/.exe-layer.XXXXXX, made and removed
+// during the call (not a valid container id, so never listed as one).
+int reexec_sealed(char** argv, const std::string& root) {
+  // The store makes the root too and reports a failure; here one only means the memfd copy.
+  std::error_code ignored;
+  std::filesystem::create_directories(root, ignored);
+  auto r = oci::ensure_running_from_sealed_copy(argv, environ,
+                                                std::filesystem::path(root) / ".exe-layer");
   return r ? 0 : report(r.error());
 }
 
@@ -238,7 +245,7 @@ int main(int argc, char** argv) {
   auto* c = app.add_subcommand("create", "create a container");
   add_create_flags(c, create_opts);
   c->callback([&] {
-    if ((p.status = reexec_sealed(argv)) != 0) return;
+    if ((p.status = reexec_sealed(argv, g.root)) != 0) return;
     p.act([&](oci::StateStore& s) { return report(oci::create(s, create_opts)); });
   });
 
@@ -251,7 +258,7 @@ int main(int argc, char** argv) {
   c->add_flag("--no-subreaper", run_opts.no_subreaper,
               "disable the use of the subreaper used to reap reparented processes");
   c->callback([&] {
-    if ((p.status = reexec_sealed(argv)) != 0) return;
+    if ((p.status = reexec_sealed(argv, g.root)) != 0) return;
     p.act([&](oci::StateStore& s) {
       auto r = oci::run(s, run_opts);
       return r ? *r : report(r.error());
@@ -344,7 +351,7 @@ int main(int argc, char** argv) {
   c->callback([&] {
     exec_opts.id = exec_positionals.front();
     exec_opts.args.assign(exec_positionals.begin() + 1, exec_positionals.end());
-    if ((p.status = reexec_sealed(argv)) != 0) return;
+    if ((p.status = reexec_sealed(argv, g.root)) != 0) return;
     p.act([&](oci::StateStore& s) {
       auto r = oci::exec(s, exec_opts);
       return r ? *r : report(r.error());

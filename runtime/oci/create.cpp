@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include <fcntl.h>
-#include <pwd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
+#include <string_view>
 
 #include "runtime/oci/console_socket.h"
 #include "runtime/oci/hook_phase.h"
@@ -86,14 +86,33 @@ std::string creating_state_json(const Record& record, pid_t pid) {
   return doc.dump();
 }
 
-// runc's owner: the name of the user that created the container ("#<uid>" without one).
+// runc's owner: the name of the user that created the container ("#<uid>" without one). Read
+// from /etc/passwd directly, as runc does: no NSS modules to load (nscd probes, nsswitch.conf)
+// on every create, and nothing that a statically linked program could not do.
 std::string owner_name() {
   uid_t uid = ::geteuid();
-  passwd pw{};
-  passwd* found = nullptr;
-  char buf[1024];
-  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
-  return "#" + std::to_string(uid);
+  std::string fallback = "#" + std::to_string(uid);
+  sys::UniqueFd fd(::open("/etc/passwd", O_RDONLY | O_CLOEXEC));
+  if (!fd) return fallback;
+  auto text = sys::read_all(fd.get(), 16 << 20);
+  if (!text) return fallback;
+  std::string_view rest = *text;
+  const std::string want = std::to_string(uid);
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    // name:password:uid:...
+    size_t c1 = line.find(':');
+    if (c1 == std::string_view::npos || c1 == 0) continue;
+    size_t c2 = line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) continue;
+    size_t c3 = line.find(':', c2 + 1);
+    if (line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1) ==
+        want)
+      return std::string(line.substr(0, c1));
+  }
+  return fallback;
 }
 
 // The device cgroup rules a container gets: the config's, then what every container needs (as

@@ -3,13 +3,18 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "runtime/sys/fs.h"
@@ -62,7 +67,103 @@ Result<void> copy_range(int from, int to, uint64_t size) {
   return ok();
 }
 
+constexpr long kOverlayfsMagic = 0x794c7630;  // OVERLAYFS_SUPER_MAGIC
+
+// The id of the mount fd lives on (the "mnt_id:" line of /proc/self/fdinfo/<fd>); -1 if unknown.
+long mount_id_of(int fd) {
+  std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
+  sys::UniqueFd info(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!info) return -1;
+  auto text = sys::read_all(info.get(), 1 << 16);
+  if (!text) return -1;
+  auto at = text->find("mnt_id:");
+  if (at == std::string::npos) return -1;
+  return std::strtol(text->c_str() + at + 7, nullptr, 10);
+}
+
+// Whether a mount with this id is in our mount namespace (a line of /proc/self/mountinfo starts
+// with it). Unknown counts as attached: the caller then protects itself again.
+bool mount_attached(long id) {
+  sys::UniqueFd fd(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+  if (!fd) return true;
+  auto text = sys::read_all(fd.get(), 64 << 20);
+  if (!text) return true;
+  std::string want = std::to_string(id) + " ";
+  size_t pos = 0;
+  while (pos < text->size()) {
+    if (text->compare(pos, want.size(), want) == 0) return true;
+    size_t nl = text->find('\n', pos);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return false;
+}
+
+// overlayfs separates lower layers with ':' and escapes with '\\'.
+std::string escape_layer(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '\\' || c == ':') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
+
+bool running_from_private_readonly_view() {
+  sys::UniqueFd fd(::open("/proc/self/exe", O_PATH | O_CLOEXEC));
+  if (!fd) return false;
+  struct statfs fs {};
+  if (::fstatfs(fd.get(), &fs) != 0 || fs.f_type != kOverlayfsMagic) return false;
+  struct statvfs vfs {};
+  if (::fstatvfs(fd.get(), &vfs) != 0 || (vfs.f_flag & ST_RDONLY) == 0) return false;
+  long id = mount_id_of(fd.get());
+  return id >= 0 && !mount_attached(id);
+}
+
+Result<sys::UniqueFd> readonly_view_of_self(const std::filesystem::path& empty_dir) {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return errno_error(ec.value(), "readlink /proc/self/exe");
+  const std::string& text = self.native();
+  if (!self.is_absolute() || text.ends_with(" (deleted)"))
+    return Error(ErrorKind::failed_precondition,
+                 "/proc/self/exe is not a file on a mounted file system: '" + text + "'");
+  // A fresh empty directory per call, removed again once the overlay holds it as a layer.
+  std::string layer_template = empty_dir.string() + ".XXXXXX";
+  if (::mkdtemp(layer_template.data()) == nullptr)
+    return errno_error(errno, "mkdtemp '" + layer_template + "'");
+  struct RemoveLayer {
+    const std::string& path;
+    ~RemoveLayer() { ::rmdir(path.c_str()); }
+  } remove_layer{layer_template};
+  const std::filesystem::path layer_dir = layer_template;
+
+  sys::UniqueFd ctx(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!ctx) return errno_error(errno, "fsopen overlay");
+  std::string lower =
+      escape_layer(self.parent_path().string()) + ":" + escape_layer(layer_dir.string());
+  if (::fsconfig(ctx.get(), FSCONFIG_SET_STRING, "lowerdir", lower.c_str(), 0) != 0)
+    return errno_error(errno, "overlay lowerdir=" + lower);
+  // Inode number remapping is of no use here and only logs to the kernel log when refused.
+  (void)::fsconfig(ctx.get(), FSCONFIG_SET_STRING, "xino", "off", 0);
+  if (::fsconfig(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    return errno_error(errno, "create the overlay (lowerdir=" + lower + ")");
+  sys::UniqueFd mnt(::fsmount(ctx.get(), FSMOUNT_CLOEXEC,
+                              MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
+  if (!mnt) return errno_error(errno, "fsmount the overlay");
+  std::string name = self.filename().string();
+  sys::UniqueFd exe(::openat(mnt.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!exe) return errno_error(errno, "open '" + name + "' in the overlay");
+  struct stat seen {
+  }, real{};
+  if (::fstat(exe.get(), &seen) != 0 || ::stat("/proc/self/exe", &real) != 0 ||
+      !S_ISREG(seen.st_mode) || seen.st_size != real.st_size)
+    return Error(ErrorKind::failed_precondition,
+                 "the overlay's '" + name + "' is not this program's binary");
+  return exe;
+}
 
 bool running_from_sealed_memfd() {
   sys::UniqueFd fd(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
@@ -103,8 +204,13 @@ Result<sys::UniqueFd> sealed_copy_of_self() {
   return memfd;
 }
 
-Result<void> ensure_running_from_sealed_copy(char* const* argv, char* const* envp) {
-  if (running_from_sealed_memfd()) return ok();
+Result<void> ensure_running_from_sealed_copy(char* const* argv, char* const* envp,
+                                             const std::filesystem::path& empty_dir) {
+  if (running_from_sealed_memfd() || running_from_private_readonly_view()) return ok();
+  if (auto view = readonly_view_of_self(empty_dir)) {
+    ::execveat(view->get(), "", argv, envp, AT_EMPTY_PATH);
+    // Falls back to the copy (e.g. a file system overlayfs refuses as a layer).
+  }
   GANTRY_ASSIGN_OR_RETURN(sys::UniqueFd copy, sealed_copy_of_self());
   ::fexecve(copy.get(), argv, envp);
   return errno_error(errno, "re-execute from the sealed copy");

@@ -1,16 +1,37 @@
-// Protection against CVE-2019-5736: a container process that opens /proc/<runtime pid>/exe
-// (reachable while the runtime joins or starts the container) must not be able to write the
-// runtime binary on the host. gantry-oci therefore runs create, run and exec from a sealed,
-// anonymous copy of itself: at their start it copies /proc/self/exe into a memfd, seals it
-// (no write, grow, shrink, or further seals) and re-executes itself from it with the same argv
-// and environment. Writes through /proc/self/exe then fail with EPERM, and the file on the host
-// is never open in the container's reach.
+// Protection against CVE-2019-5736: a container process must never be able to open the runtime's
+// binary for writing through /proc/<pid>/exe while the runtime runs inside or next to the
+// container (the attack: the container's /bin/sh is replaced by `#!/proc/self/exe`, so an exec
+// by the runtime's process in the container runs the runtime binary again, as a process the
+// container owns; it keeps /proc/self/exe open and writes it once the runtime has exited).
+// gantry-oci therefore never runs create, run or exec from the file on the host: at their start
+// it re-executes itself from a protected view of the binary, and every process it makes for a
+// container is a clone of that one, so /proc/<pid>/exe of each names the protected view:
 //
-// Cost: only the bytes the kernel's loader maps are copied (the ELF program segments; section
-// headers and debug info at the end of the file are left out and the copy's section header
-// table is cleared), so the copy is a few MB of page-cache to tmpfs, then one more execve.
-// There is deliberately no switch to turn it off.
+//   1. a private read-only overlayfs (zero copy, tried first): a new overlay superblock made
+//      with fsopen/fsconfig/fsmount whose only layers are the binary's directory and an empty
+//      directory (overlayfs needs two lower layers to run without an upper one), mounted
+//      read-only and never attached to any mount namespace. The file is reached through that
+//      detached mount only. Opening it for writing fails with EROFS at the superblock: an
+//      overlay without an upper layer has nowhere to write, whatever the mount flags say, so a
+//      clone of the mount or a cleared MOUNT_ATTR_RDONLY still cannot write (unlike a
+//      read-only bind mount, which a privileged process holding it could clone and make
+//      writable). The mount is in no namespace, so nothing in the container can reconfigure it;
+//      it disappears when the last process using it exits. Needs CAP_SYS_ADMIN (fsopen of
+//      overlay) and a kernel with the new mount API (5.2+); the page cache of the binary is
+//      shared, so the exec costs what an exec of the file costs.
+//   2. otherwise a sealed memfd copy: /proc/self/exe copied into a memfd, sealed with
+//      F_SEAL_SEAL, SHRINK, GROW and WRITE; writes through /proc/self/exe fail with EPERM. Only
+//      the bytes the kernel's loader maps are copied (the ELF program segments; section headers
+//      and debug info at the end of the file are left out and the section header table is
+//      cleared), so the copy is a few MB of page cache to tmpfs.
+//
+// Both are made per invocation (nothing survives it that another run could reuse). There is
+// deliberately no switch to turn this off: a program already running from a protected view (a
+// sealed memfd, or a read-only overlay that is not mounted in our mount namespace) goes on,
+// anything else re-executes.
 #pragma once
+
+#include <filesystem>
 
 #include "model/base/result.h"
 #include "runtime/sys/fd.h"
@@ -24,8 +45,21 @@ bool running_from_sealed_memfd();
 // A sealed memfd holding the loadable part of /proc/self/exe (close-on-exec).
 Result<sys::UniqueFd> sealed_copy_of_self();
 
-// Unless running_from_sealed_memfd(), re-executes this program from sealed_copy_of_self() with
-// argv and envp; returns only when that fails. Returns ok() when already sealed.
-Result<void> ensure_running_from_sealed_copy(char* const* argv, char* const* envp);
+// True when /proc/self/exe is a file on a read-only overlayfs whose mount is not in our mount
+// namespace (as readonly_view_of_self makes it).
+bool running_from_private_readonly_view();
+
+// An O_PATH descriptor (close-on-exec) of /proc/self/exe's file as seen through a private,
+// detached, read-only overlayfs (1. above). Its second lower layer is a new empty directory
+// empty_dir.XXXXXX (neither inside nor above the binary's directory), removed again before
+// this returns.
+Result<sys::UniqueFd> readonly_view_of_self(const std::filesystem::path& empty_dir);
+
+// Unless running_from_sealed_memfd() or running_from_private_readonly_view(), re-executes this
+// program with argv and envp from readonly_view_of_self(empty_dir), or, when that cannot be
+// made, from sealed_copy_of_self(); returns only when both fail. Returns ok() when already
+// protected.
+Result<void> ensure_running_from_sealed_copy(char* const* argv, char* const* envp,
+                                             const std::filesystem::path& empty_dir);
 
 }  // namespace gantry::runtime::oci

@@ -62,8 +62,13 @@ Result<Pipe> make_pipe() {
 [[noreturn]] void exec_child(const char* file, char* const* argv, int out_fd, int err_fd,
                              bool stdin_null, int report_fd) {
   if (stdin_null) {
-    int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+    // O_CLOEXEC: only the dup on fd 0 reaches the program, no stray descriptor.
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd == STDIN_FILENO) {
+      fcntl(null_fd, F_SETFD, 0);
+    } else if (null_fd >= 0) {
+      dup2(null_fd, STDIN_FILENO);
+    }
   }
   if (out_fd >= 0) dup2(out_fd, STDOUT_FILENO);
   if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
@@ -125,6 +130,8 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
 
+  if (options.capture_stdout && options.stdout_fd >= 0)
+    return Error(ErrorKind::invalid_argument, "spawn: capture_stdout and stdout_fd both given");
   Pipe out, err;
   if (options.capture_stdout) {
     GANTRY_ASSIGN_OR_RETURN(out, make_pipe());
@@ -137,8 +144,9 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   pid_t pid = fork();
   if (pid < 0) return errno_error(errno, "fork for '" + argv[0] + "'");
   if (pid == 0) {
-    exec_child(file.c_str(), cargv.data(), out.write.get(), err.write.get(), options.stdin_null,
-               report.write.get());
+    exec_child(file.c_str(), cargv.data(),
+               options.stdout_fd >= 0 ? options.stdout_fd : out.write.get(), err.write.get(),
+               options.stdin_null, report.write.get());
   }
   out.write.reset();
   err.write.reset();

@@ -29,10 +29,15 @@ struct ExitStatus {
   std::string describe() const;
 };
 
+// The child gets the caller's descriptors as they are: spawn closes nothing, so a descriptor
+// without FD_CLOEXEC reaches the program (tests that look for leaked fds rely on that).
 struct SpawnOptions {
-  bool capture_stdout = false;  // else inherited
+  bool capture_stdout = false;  // else inherited (or stdout_fd)
   bool capture_stderr = false;  // else inherited
   bool stdin_null = true;       // else inherited
+  // >= 0: the child's stdout is this descriptor of the caller (dup2'd; capture_stdout must be
+  // false). The caller keeps it open and owns it.
+  int stdout_fd = -1;
 };
 
 // A started child. Destroying it does not kill or reap it; call wait (or kill then wait).

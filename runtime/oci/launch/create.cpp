@@ -210,9 +210,19 @@ Result<Created> create(const CreateRequest& request) {
   fifo.reset();
 
   if (plan.ns.new_user) GANTRY_TRY_CTX(write_id_maps(pid, spec.linux), "user namespace");
-  if (request.callbacks.on_child_started)
+  // Placing the init in its cgroup is the slowest step of a start: the kernel's first write to
+  // a cgroup.procs waits for an RCU grace period (1-30 ms). Unless the init needs its cgroup
+  // for the rootfs (a cgroup mount binds the init's own cgroup, read from /proc/self/cgroup) or
+  // must unshare its cgroup namespace from inside it, it goes on preparing the rootfs
+  // meanwhile; it is in its cgroup before mounts_done is answered, so before any hook,
+  // pivot_root or exec.
+  bool place_first = plan.ns.new_cgroup;
+  for (const auto& m : spec.mounts) place_first = place_first || m.type == "cgroup";
+  if (place_first && request.callbacks.on_child_started)
     GANTRY_TRY_CTX(request.callbacks.on_child_started(pid), "place the init in its cgroup");
   GANTRY_TRY(parent_end.send(Message::of(MsgType::ids_mapped)));
+  if (!place_first && request.callbacks.on_child_started)
+    GANTRY_TRY_CTX(request.callbacks.on_child_started(pid), "place the init in its cgroup");
   GANTRY_TRY(parent_end.expect(MsgType::mounts_done));
   if (request.callbacks.on_runtime_hooks)
     GANTRY_TRY_CTX(request.callbacks.on_runtime_hooks(pid), "runtime hooks");

@@ -5,8 +5,9 @@
 //
 // The sequence of create, parent (P) and container init (C), over typed sync messages:
 //   P clones C with the new namespaces of the spec (the user namespace first when asked);
-//   C joins the namespaces given by path; P writes uid/gid maps, then calls on_child_started
-//   (the caller puts C in its cgroup); C prepares the rootfs (mounts, devices, /dev symlinks),
+//   C joins the namespaces given by path; P writes uid/gid maps, lets C go on, and calls
+//   on_child_started (the caller puts C in its cgroup) while C prepares the rootfs (mounts,
+//   devices, /dev symlinks; with a new cgroup namespace C waits for its cgroup first), then
 //   P calls on_runtime_hooks (prestart, createRuntime); C runs createContainer hooks, pivots
 //   into the rootfs, applies masked and readonly paths, hostname, sysctl, rlimits, user and
 //   groups, capabilities, no_new_privs, seccomp, cwd; C reports "ready" and blocks opening the
@@ -49,8 +50,10 @@
 namespace gantry::runtime::oci::launch {
 
 struct Callbacks {
-  // Parent side, the child waiting: its host pid is known, id maps are written. The caller
-  // places the pid in the container's cgroup here.
+  // Parent side: the child's host pid is known, id maps are written; the child may be preparing
+  // its rootfs meanwhile (it waits for this only with a new cgroup namespace) but runs no hook
+  // and nothing of the container before this returns. The caller places the pid in the
+  // container's cgroup here.
   std::function<Result<void>(pid_t pid)> on_child_started;
   // Parent side: the child's mounts are done and pivot_root is next. The caller runs the
   // prestart and createRuntime hooks here.

@@ -21,7 +21,7 @@ namespace gantry::runtime::oci::launch {
 
 enum class MsgType : uint8_t {
   init_pid = 1,     // C1 -> P: the init's pid (when an intermediate process joined namespaces)
-  ids_mapped = 2,   // P -> C: uid/gid maps written and the cgroup joined: go on
+  ids_mapped = 2,   // P -> C: uid/gid maps written (create: the cgroup may follow): go on
   mounts_done = 3,  // C -> P: the rootfs is prepared, pivot_root is next
   hooks_done = 4,   // P -> C: prestart and createRuntime hooks ran
   ready = 5,        // C -> P: everything is set up; C now waits on the exec fifo (or execs)

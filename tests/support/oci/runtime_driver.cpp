@@ -51,68 +51,6 @@ sys::ExitStatus status_from(const siginfo_t& info) {
   return s;
 }
 
-// Starts argv with stdin /dev/null, stdout on stdout_fd (or a captured pipe when < 0) and
-// stderr captured. Unlike sys::spawn, descriptors the caller left without O_CLOEXEC are
-// inherited as they are: the fd-leak checks rely on the runtime seeing them.
-Result<sys::Child> spawn_with_stdout(const std::vector<std::string>& argv, int stdout_fd) {
-  std::vector<char*> cargv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  int out[2] = {-1, -1};
-  int err[2] = {-1, -1};
-  int report[2] = {-1, -1};
-  if (stdout_fd < 0 && pipe2(out, O_CLOEXEC) != 0) return errno_error(errno, "pipe2");
-  sys::UniqueFd out_r(out[0]), out_w(out[1]);
-  if (pipe2(err, O_CLOEXEC) != 0) return errno_error(errno, "pipe2");
-  sys::UniqueFd err_r(err[0]), err_w(err[1]);
-  if (pipe2(report, O_CLOEXEC) != 0) return errno_error(errno, "pipe2");
-  sys::UniqueFd report_r(report[0]), report_w(report[1]);
-  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) return errno_error(errno, "open /dev/null");
-  sys::UniqueFd null_in(null_fd);
-  const int child_out = stdout_fd >= 0 ? stdout_fd : out_w.get();
-
-  pid_t pid = fork();
-  if (pid < 0) return errno_error(errno, "fork for '" + argv[0] + "'");
-  if (pid == 0) {
-    // Async-signal-safe calls only.
-    dup2(null_in.get(), STDIN_FILENO);
-    dup2(child_out, STDOUT_FILENO);
-    dup2(err_w.get(), STDERR_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv(cargv[0], cargv.data());
-    int e = errno;
-    ssize_t n = write(report_w.get(), &e, sizeof e);
-    (void)n;
-    _exit(127);
-  }
-  out_w.reset();
-  err_w.reset();
-  report_w.reset();
-  int exec_errno = 0;
-  ssize_t n;
-  do {
-    n = read(report_r.get(), &exec_errno, sizeof exec_errno);
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof exec_errno)) {
-    waitpid(pid, nullptr, 0);
-    return errno_error(exec_errno, "exec '" + argv[0] + "'");
-  }
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    int e = errno;
-    ::kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return errno_error(e, "pidfd_open");
-  }
-  for (sys::UniqueFd* fd : {&out_r, &err_r}) {
-    if (*fd) fcntl(fd->get(), F_SETFL, fcntl(fd->get(), F_GETFL) | O_NONBLOCK);
-  }
-  return sys::Child(pid, sys::UniqueFd(pidfd), std::move(out_r), std::move(err_r));
-}
-
 void read_available(sys::UniqueFd& fd, std::string& into) {
   if (!fd) return;
   char buf[4096];
@@ -214,7 +152,12 @@ Result<Outcome> RuntimeDriver::command(const std::vector<std::string>& args, int
                                        int timeout_ms) {
   std::vector<std::string> argv = {runtime_.string(), "--root", root_.string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  GANTRY_ASSIGN_OR_RETURN(sys::Child child, spawn_with_stdout(argv, stdout_fd));
+  // stdin /dev/null, stdout on stdout_fd (or captured), stderr captured; descriptors the test
+  // left without O_CLOEXEC reach the runtime as they are (the fd-leak checks rely on that).
+  GANTRY_ASSIGN_OR_RETURN(sys::Child child, sys::spawn(argv, {.capture_stdout = stdout_fd < 0,
+                                                              .capture_stderr = true,
+                                                              .stdin_null = true,
+                                                              .stdout_fd = stdout_fd}));
   std::string what = name_;
   for (const auto& a : args) what += " " + a;
   // Wait for the runtime while reaping what is handed to us meanwhile: `delete --force` of a
