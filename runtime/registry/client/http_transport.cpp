@@ -14,6 +14,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -153,7 +154,7 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
       bool reused = false;
       GANTRY_ASSIGN_OR_RETURN(auto conn, acquire(req, reused));
       auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
-      parser->body_limit(boost::none);
+      parser->body_limit(std::numeric_limits<std::uint64_t>::max());
       bool is_head = req.method == "HEAD";
       if (is_head) parser->skip(true);
       auto sent = send(*conn, req);
