@@ -42,6 +42,14 @@ inline std::vector<Departure> distribution_departures() {
                 fails(m, 404, Code::blob_upload_unknown) &&
                 fails(s, 404, Code::blob_upload_invalid);
        }},
+      {"empty-chunk-offset-unchecked",
+       "an empty PATCH whose Content-Range does not start at the session's offset is accepted "
+       "(202, offset unchanged) where the model answers 416",
+       [](const api::RegistryOp& o, const api::RegistryOutcome& m, const api::RegistryOutcome& s) {
+         const auto* c = std::get_if<op::UploadChunk>(&o);
+         return c != nullptr && c->bytes.empty() && fails(m, 416, Code::range_invalid) &&
+                s.http_status == 202 && s.ok();
+       }},
   };
 }
 
