@@ -84,7 +84,9 @@ Result<bool> HttpSession::answer_challenge(const HttpResponse& res, const Scopes
     }
     if (ch.scheme == "basic") {
       std::lock_guard lock(mu_);
-      if (basic_ || !credentials_ || credentials_->username.empty()) return false;
+      // Another thread may have turned basic auth on after this request left without it: the
+      // caller retries once either way (it answers a challenge only once per request).
+      if (!credentials_ || credentials_->username.empty()) return false;
       basic_ = true;
       return true;
     }

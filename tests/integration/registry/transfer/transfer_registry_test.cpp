@@ -237,10 +237,7 @@ BOOST_AUTO_TEST_CASE(login_checks_and_stores_credentials_logout_removes_them) {
   BOOST_TEST(cli({"logout", reg->host_port(), "--authfile", authfile}).code == 1);
 }
 
-// Disabled: the registry client does not answer a 401 on HEAD (stat_blob) with Basic
-// credentials yet, so pushes to a registry with basic auth fail ("HEAD ...: 401"). Enable with
-// --run_test=transfer_registry/stored_credentials_are_used_by_copy once it does.
-BOOST_AUTO_TEST_CASE(stored_credentials_are_used_by_copy, *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(stored_credentials_are_used_by_copy) {
   if (!gantry::testing::require_program("htpasswd")) return;
   TempDir tmp;
   Run h = run({"htpasswd", "-Bbc", (tmp / "htpasswd").string(), "alice", "s3cret"});
