@@ -12,11 +12,12 @@
 
 #include "model/api/registry_http.h"
 #include "model/api/registry_manifest.h"
-#include "model/registry/model_registry.h"
 #include "model/api/registry_names.h"
+#include "model/registry/model_registry.h"
 
 namespace api = gantry::api;
 namespace reg = gantry::api;
+namespace mreg = gantry::model::registry;
 
 namespace {
 
@@ -60,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fail("refusal is not 400 MANIFEST_INVALID: " + parsed.error().message());
     return 0;
   }
-  reg::ModelRegistry model;
+  mreg::ModelRegistry model;
   auto put = model.put_manifest("fuzz", "t", type, body);
   bool references = !parsed->blobs.empty() || !parsed->manifests.empty();
   if (references) {

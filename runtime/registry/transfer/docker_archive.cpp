@@ -141,7 +141,12 @@ Result<DockerArchiveReader> DockerArchiveReader::open(const fs::path& path) {
     int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return archive_error(a.get(), "docker-archive '" + path.string() + "'");
-    std::string name = clean_name(archive_entry_pathname(entry));
+    const char* raw_name = archive_entry_pathname(entry);
+    if (raw_name == nullptr) {
+      return Error(ErrorKind::invalid_argument,
+                   "docker-archive '" + path.string() + "': a member has no name");
+    }
+    std::string name = clean_name(raw_name);
     auto type = archive_entry_filetype(entry);
     if (type == AE_IFLNK) {
       const char* target = archive_entry_symlink(entry);
@@ -247,8 +252,9 @@ Result<std::unique_ptr<image::Source>> DockerArchiveReader::open_member(
     int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return archive_error(a.get(), "docker-archive '" + path_.string() + "'");
-    if (archive_entry_filetype(entry) == AE_IFREG &&
-        clean_name(archive_entry_pathname(entry)) == real) {
+    const char* raw_name = archive_entry_pathname(entry);
+    if (archive_entry_filetype(entry) == AE_IFREG && raw_name != nullptr &&
+        clean_name(raw_name) == real) {
       return std::unique_ptr<image::Source>(std::make_unique<MemberSource>(std::move(a), real));
     }
   }

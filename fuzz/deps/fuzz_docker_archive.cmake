@@ -1,0 +1,1 @@
+set(deps gantry_runtime_registry_transfer)
