@@ -25,6 +25,9 @@
 #              push        gantry copy oci:IMG docker://REF2 | skopeo copy to a second
 #                          distribution registry whose storage is emptied before each run
 #            gantry's commands are left out until BUILD_DIR/bin/gantry has `copy`/`unpack`.
+#            REG_CLIENT_PODMAN=0 leaves podman out (its stderr goes to podman.err in the
+#            results); REG_CLIENT_BASELINE=PATH adds a second gantry binary (an older build)
+#            as gantry-base-* to every comparison, for before/after figures in one run.
 # Raw JSON and the summary: $GANTRY_BENCH_DIR/results/registry-<time>/ (default
 # /var/tmp/gantry-bench); scratch in $GANTRY_BENCH_DIR/registry-lab (removed at the end).
 set -euo pipefail
@@ -233,7 +236,7 @@ table() {
     echo "|---|---|---|---|---|---|"
     jq -r --arg ref "${ref_s:-}" --arg goal "$goal" '
       def ratio: if $ref == "" then "-" else (.median / ($ref | tonumber) * 100 | round / 100 | tostring) end;
-      sort_by(.median) | .[] | "| \(.command) | \(.runs) | \(.median * 1000 | round / 1000) | \(.min * 1000 | round / 1000) | \(ratio) | \(if (.command | startswith("gantry")) then $goal else "" end) |"' \
+      sort_by(.median) | .[] | "| \(.command) | \(.runs) | \(.median * 1000 | round / 1000) | \(.min * 1000 | round / 1000) | \(ratio) | \(if (.command | startswith("gantry") and (contains("base") | not)) then $goal else "" end) |"' \
       "$RES/$name.json"
   } >>"$SUMMARY"
 }
@@ -284,7 +287,13 @@ CFG
   mkdir -p "$out"
   local pull_args=(--runs "$CLIENT_RUNS" --warmup 1
     --prepare "$CTR images rm --sync $ref >/dev/null 2>&1 || true" -n ctr "$CTR images pull --plain-http $ref"
-    --prepare "$PODMAN rmi -af >/dev/null 2>&1 || true" -n podman "$PODMAN pull -q --tls-verify=false $ref")
+)
+  if [ "${REG_CLIENT_PODMAN:-1}" != 0 ]; then
+    pull_args+=(--prepare "$PODMAN rmi -af >/dev/null 2>&1 || true"
+      -n podman "$PODMAN pull -q --tls-verify=false $ref 2>>$RES/podman.err")
+  else
+    echo "- podman: left out (REG_CLIENT_PODMAN=0)" >>"$SUMMARY"
+  fi
   local copy_args=(--runs "$CLIENT_RUNS" --warmup 1
     --prepare "rm -rf $out/skopeo" -n skopeo "skopeo copy -q --src-tls-verify=false docker://$ref oci:$out/skopeo:v4")
   local wipe="rm -rf $LAB/cli-push/data/docker"
@@ -294,6 +303,13 @@ CFG
     pull_args+=(--prepare "rm -rf $out/unpack" -n gantry-unpack "$BIN/gantry unpack docker://$ref $out/unpack")
   else
     echo "- gantry unpack: not in $BIN/gantry yet, left out" >>"$SUMMARY"
+  fi
+  local base=${REG_CLIENT_BASELINE:-}
+  if [ -n "$base" ] && [ -x "$base" ]; then
+    pull_args+=(--prepare "rm -rf $out/base-unpack" -n gantry-base-unpack "$base unpack docker://$ref $out/base-unpack")
+    copy_args+=(--prepare "rm -rf $out/base" -n gantry-base-copy "$base copy docker://$ref oci:$out/base:v4")
+    push_args+=(--prepare "$wipe" -n gantry-base-push "$base copy oci:$IMAGE:v4 docker://$push/bench/push:v4")
+    echo "- gantry-base: $base (REG_CLIENT_BASELINE)" >>"$SUMMARY"
   fi
   if gantry_has copy; then
     copy_args+=(--prepare "rm -rf $out/gantry" -n gantry-copy "$BIN/gantry copy docker://$ref oci:$out/gantry:v4")

@@ -198,7 +198,7 @@ struct DecompressingSource::Impl {
       inner_eof = true;
       return false;
     }
-    in_hash.update(std::span<const uint8_t>(in.data(), n));
+    if (options.hash_compressed) in_hash.update(std::span<const uint8_t>(in.data(), n));
     in_total += n;
     return true;
   }
@@ -250,7 +250,8 @@ struct DecompressingSource::Impl {
           inner_eof = true;
           return corrupt(compression, "truncated");
         }
-        in_hash.update(std::span<const uint8_t>(in.data() + in_len, n));
+        if (options.hash_compressed)
+          in_hash.update(std::span<const uint8_t>(in.data() + in_len, n));
         in_total += n;
         in_len += n;
       }
@@ -259,7 +260,7 @@ struct DecompressingSource::Impl {
 
   Result<size_t> produced(std::span<uint8_t> out, size_t n) {
     out_total += n;
-    out_hash.update(std::span<const uint8_t>(out.data(), n));
+    if (options.hash_uncompressed) out_hash.update(std::span<const uint8_t>(out.data(), n));
     GANTRY_TRY(check_bounds());
     return n;
   }
@@ -278,7 +279,8 @@ Result<std::unique_ptr<DecompressingSource>> DecompressingSource::open(Source& i
     GANTRY_ASSIGN_OR_RETURN(size_t n, inner.read(std::span(impl->in.data() + impl->in_len,
                                                            impl->in.size() - impl->in_len)));
     if (n == 0) impl->inner_eof = true;
-    impl->in_hash.update(std::span<const uint8_t>(impl->in.data() + impl->in_len, n));
+    if (options.hash_compressed)
+      impl->in_hash.update(std::span<const uint8_t>(impl->in.data() + impl->in_len, n));
     impl->in_total += n;
     impl->in_len += n;
   }

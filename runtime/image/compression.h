@@ -93,9 +93,12 @@ struct DecompressOptions {
   uint64_t max_expanded_bytes = 0;         // 0: no bound
   uint64_t max_ratio = 0;                  // 0: no bound
   uint64_t ratio_grace_bytes = 16ull << 20;
+  // A side not hashed (its bytes were or will be verified elsewhere) has no digest to ask for.
+  bool hash_compressed = true;
+  bool hash_uncompressed = true;
 };
 
-// The uncompressed stream of a compressed Source, hashing both sides.
+// The uncompressed stream of a compressed Source, hashing both sides (unless told otherwise).
 class DecompressingSource final : public Source {
  public:
   // Reads the first bytes of inner to detect the compression (unless given).

@@ -643,6 +643,7 @@ Result<ApplyResult> apply_layer(Source& input, const std::filesystem::path& root
   dopts.max_expanded_bytes = options.max_expanded_bytes;
   dopts.max_ratio = options.max_ratio;
   dopts.ratio_grace_bytes = options.ratio_grace_bytes;
+  dopts.hash_compressed = dopts.hash_uncompressed = options.compute_digests;
   GANTRY_ASSIGN_OR_RETURN_CTX(auto source, DecompressingSource::open(input, dopts), "apply layer");
   GANTRY_ASSIGN_OR_RETURN_CTX(UniqueFd root_fd, sys::open_root(root), "apply layer");
   Applier applier(root_fd.get(), options, result);
@@ -691,8 +692,10 @@ Result<ApplyResult> apply_layer(Source& input, const std::filesystem::path& root
   result.compression = source->compression();
   result.compressed_size_bytes = source->compressed_bytes();
   result.uncompressed_size_bytes = source->uncompressed_bytes();
-  result.compressed_digest = source->compressed_digest();
-  result.diff_id = source->uncompressed_digest();
+  if (options.compute_digests) {
+    result.compressed_digest = source->compressed_digest();
+    result.diff_id = source->uncompressed_digest();
+  }
   return result;
 }
 

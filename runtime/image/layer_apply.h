@@ -50,6 +50,10 @@ struct ApplyOptions {
   bool create_devices = true;
   // lchown to the entry's uid/gid (needs CAP_CHOWN for ids other than ours).
   bool preserve_owners = true;
+  // false: the caller verifies the stream itself (it hashed it while decoding it elsewhere),
+  // so nothing is hashed here and ApplyResult's two digests stay empty. sha256 without SHA-NI
+  // costs more than the inflate and the writes together.
+  bool compute_digests = true;
 };
 
 struct ApplyResult {

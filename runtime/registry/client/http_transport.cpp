@@ -1,6 +1,8 @@
 #include "runtime/registry/client/http_transport.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -12,6 +14,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <limits>
@@ -41,16 +45,124 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-Error net_error(const HttpRequest& req, std::string_view step,
-                const boost::system::error_code& ec) {
-  return Error(ErrorKind::unavailable,
-               req.method + " " + req.url.str() + ": " + std::string(step) + ": " + ec.message());
+// "step: why"; a timeout names the limit that ran out.
+std::string describe_failure(std::string_view step, const boost::system::error_code& ec,
+                             int timeout_ms, std::string_view limit) {
+  if (ec == net::error::timed_out && timeout_ms > 0)
+    return std::string(step) + ": timed out: no progress in " + std::to_string(timeout_ms) +
+           " ms (" + std::string(limit) + ")";
+  return std::string(step) + ": " + ec.message();
+}
+
+Error net_error(const HttpRequest& req, std::string_view step, const boost::system::error_code& ec,
+                int timeout_ms = 0, std::string_view limit = "io_timeout_ms") {
+  return Error(ErrorKind::unavailable, req.method + " " + req.url.str() + ": " +
+                                           describe_failure(step, ec, timeout_ms, limit));
+}
+
+// Milliseconds left until deadline (never negative); -1 when there is no deadline.
+int remaining_ms(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (!deadline) return -1;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      *deadline - std::chrono::steady_clock::now());
+  return static_cast<int>(std::max<int64_t>(0, left.count()));
+}
+
+// Waits until fd is ready for events or timeout_ms pass (< 0: forever). false with ec set to
+// timed_out (or the poll error) when it is not.
+bool wait_ready(int fd, short events, int timeout_ms, boost::system::error_code& ec) {
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (timeout_ms >= 0)
+    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    pollfd p{fd, events, 0};
+    int rc = ::poll(&p, 1, remaining_ms(deadline));
+    if (rc > 0) return true;
+    if (rc == 0) {
+      ec = net::error::timed_out;
+      return false;
+    }
+    if (errno != EINTR) {
+      ec = boost::system::error_code(errno, boost::system::system_category());
+      return false;
+    }
+  }
+}
+
+// A blocking TCP socket whose reads and writes give up after io_timeout_ms without progress.
+// Asio's blocking calls wait in poll() without a limit (a socket's SO_RCVTIMEO only sends them
+// back to that poll), so the wait happens here, before each call, with one.
+class TimedSocket {
+ public:
+  using lowest_layer_type = tcp::socket::lowest_layer_type;
+  using executor_type = tcp::socket::executor_type;
+
+  TimedSocket(net::io_context& ioc, int io_timeout_ms) : socket_(ioc), timeout_ms_(io_timeout_ms) {}
+
+  tcp::socket& socket() { return socket_; }
+  lowest_layer_type& lowest_layer() { return socket_.lowest_layer(); }
+  const lowest_layer_type& lowest_layer() const { return socket_.lowest_layer(); }
+  executor_type get_executor() { return socket_.get_executor(); }
+
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
+    if (!wait_ready(socket_.native_handle(), POLLIN, timeout(), ec)) return 0;
+    return socket_.read_some(buffers, ec);
+  }
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers) {
+    boost::system::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
+    if (!wait_ready(socket_.native_handle(), POLLOUT, timeout(), ec)) return 0;
+    return socket_.write_some(buffers, ec);
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers) {
+    boost::system::error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  int timeout() const { return timeout_ms_ > 0 ? timeout_ms_ : -1; }
+  tcp::socket socket_;
+  int timeout_ms_;
+};
+
+// connect(2) of a fresh socket to one endpoint, waiting at most timeout_ms (<= 0: no limit).
+void connect_within(tcp::socket& socket, const tcp::endpoint& ep, int timeout_ms,
+                    boost::system::error_code& ec) {
+  socket.close(ec);
+  socket.open(ep.protocol(), ec);
+  if (ec) return;
+  int fd = socket.native_handle();
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  int rc = ::connect(fd, ep.data(), static_cast<socklen_t>(ep.size()));
+  if (rc != 0 && errno == EINPROGRESS) {
+    if (wait_ready(fd, POLLOUT, timeout_ms > 0 ? timeout_ms : -1, ec)) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) ec = boost::system::error_code(err, boost::system::system_category());
+    }
+  } else if (rc != 0) {
+    ec = boost::system::error_code(errno, boost::system::system_category());
+  }
+  ::fcntl(fd, F_SETFL, flags);
+  if (ec) socket.close();
 }
 
 struct Connection {
   std::string origin;
   bool tls = false;
-  std::unique_ptr<ssl::stream<tcp::socket>> stream;
+  std::unique_ptr<ssl::stream<TimedSocket>> stream;
   boost::beast::flat_buffer buffer;
 
   template <class F>
@@ -58,7 +170,7 @@ struct Connection {
     if (tls) return f(*stream);
     return f(stream->next_layer());
   }
-  int fd() { return stream->next_layer().native_handle(); }
+  int fd() { return stream->next_layer().socket().native_handle(); }
   // An idle connection is usable when nothing is readable on it (no EOF, no stray bytes).
   bool idle_alive() {
     if (buffer.size() != 0) return false;
@@ -83,11 +195,12 @@ class BodyStream final : public HttpBodyStream {
  public:
   BodyStream(std::shared_ptr<Transport> transport, std::unique_ptr<Connection> conn,
              std::unique_ptr<http::response_parser<http::buffer_body>> parser, HttpResponse head,
-             bool is_head)
+             bool is_head, int io_timeout_ms)
       : transport_(std::move(transport)),
         conn_(std::move(conn)),
         parser_(std::move(parser)),
-        head_(std::move(head)) {
+        head_(std::move(head)),
+        io_timeout_ms_(io_timeout_ms) {
     if (is_head || head_.status == 204 || head_.status == 304) {
       direct_ = true;
       remaining_ = 0;
@@ -108,6 +221,7 @@ class BodyStream final : public HttpBodyStream {
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
   HttpResponse head_;
+  int io_timeout_ms_;
   bool direct_ = false;
   uint64_t remaining_ = 0;
   std::optional<uint64_t> length_;
@@ -164,12 +278,13 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
         release(std::move(conn), false);
         if (reused && req.body_source == nullptr && round == 0) continue;
         if (!sent) return std::move(sent).error();
-        return net_error(req, "read response", ec);
+        return net_error(req, "read response", ec, options_.io_timeout_ms);
       }
       HttpResponse head;
       copy_headers(parser->get().base(), head);
-      std::unique_ptr<HttpBodyStream> out = std::make_unique<BodyStream>(
-          shared_from_this(), std::move(conn), std::move(parser), std::move(head), is_head);
+      std::unique_ptr<HttpBodyStream> out =
+          std::make_unique<BodyStream>(shared_from_this(), std::move(conn), std::move(parser),
+                                       std::move(head), is_head, options_.io_timeout_ms);
       return out;
     }
   }
@@ -239,14 +354,20 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
     auto conn = std::make_unique<Connection>();
     conn->origin = req.url.origin();
     conn->tls = req.url.tls;
-    conn->stream = std::make_unique<ssl::stream<tcp::socket>>(ioc_, ssl_);
+    conn->stream =
+        std::make_unique<ssl::stream<TimedSocket>>(TimedSocket(ioc_, options_.io_timeout_ms), ssl_);
     boost::system::error_code ec;
     tcp::resolver resolver(ioc_);
     auto endpoints = resolver.resolve(req.url.host, req.url.port, ec);
     if (ec) return net_error(req, "resolve " + req.url.host, ec);
-    net::connect(conn->stream->next_layer(), endpoints, ec);
-    if (ec) return net_error(req, "connect", ec);
-    conn->stream->next_layer().set_option(tcp::no_delay(true), ec);
+    tcp::socket& socket = conn->stream->next_layer().socket();
+    ec = net::error::host_not_found;
+    for (const auto& entry : endpoints) {
+      connect_within(socket, entry.endpoint(), options_.connect_timeout_ms, ec);
+      if (!ec) break;
+    }
+    if (ec) return net_error(req, "connect", ec, options_.connect_timeout_ms, "connect_timeout_ms");
+    socket.set_option(tcp::no_delay(true), ec);
     if (conn->tls) {
       boost::system::error_code addr_ec;
       net::ip::make_address(req.url.host, addr_ec);
@@ -254,7 +375,7 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
       if (options_.tls_verify)
         conn->stream->set_verify_callback(ssl::host_name_verification(req.url.host));
       conn->stream->handshake(ssl::stream_base::client, ec);
-      if (ec) return net_error(req, "TLS handshake", ec);
+      if (ec) return net_error(req, "TLS handshake", ec, options_.io_timeout_ms);
     }
     return conn;
   }
@@ -277,11 +398,11 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
     if (!req.body_source) {
       std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(req.body)};
       conn.with([&](auto& s) { net::write(s, bufs, ec); });
-      if (ec) return net_error(req, "send", ec);
+      if (ec) return net_error(req, "send", ec, options_.io_timeout_ms);
       return ok();
     }
     conn.with([&](auto& s) { net::write(s, net::buffer(head), ec); });
-    if (ec) return net_error(req, "send", ec);
+    if (ec) return net_error(req, "send", ec, options_.io_timeout_ms);
     std::vector<uint8_t> chunk(
         std::min<uint64_t>(kWriteChunkBytes, std::max<uint64_t>(req.body_size, 1)));
     uint64_t left = req.body_size;
@@ -294,7 +415,7 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
                                                       ": the body ended " + std::to_string(left) +
                                                       " bytes early");
       conn.with([&](auto& s) { net::write(s, net::buffer(chunk.data(), n), ec); });
-      if (ec) return net_error(req, "send the body", ec);
+      if (ec) return net_error(req, "send the body", ec, options_.io_timeout_ms);
       left -= n;
     }
     return ok();
@@ -315,7 +436,7 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
     // A server may refuse a request before reading its body (a manifest over the size limit):
     // its answer counts even though the body could not be sent.
     if (ec) {
-      out.error = net_error(req, "read response", ec);
+      out.error = net_error(req, "read response", ec, options_.io_timeout_ms);
       return out;
     }
     out.got_head = true;
@@ -327,7 +448,7 @@ class Transport final : public HttpTransport, public std::enable_shared_from_thi
       return out;
     }
     if (ec && parser.get().result_int() < 400) {
-      out.error = net_error(req, "read response body", ec);
+      out.error = net_error(req, "read response body", ec, options_.io_timeout_ms);
       return out;
     }
     // An error answer whose body broke off (distribution's 416 declares a Content-Length it
@@ -371,8 +492,9 @@ Result<size_t> BodyStream::read(std::span<uint8_t> buf) {
       n = conn_->with([&](auto& s) { return s.read_some(net::buffer(buf.data(), want), ec); });
       if (ec) {
         broken_ = true;
-        return Error(ErrorKind::unavailable, "read response body: " + ec.message() + " with " +
-                                                 std::to_string(remaining_) + " bytes to go");
+        return Error(ErrorKind::unavailable,
+                     describe_failure("read response body", ec, io_timeout_ms_, "io_timeout_ms") +
+                         " with " + std::to_string(remaining_) + " bytes to go");
       }
     }
     remaining_ -= n;
@@ -387,7 +509,8 @@ Result<size_t> BodyStream::read(std::span<uint8_t> buf) {
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       broken_ = true;
-      return Error(ErrorKind::unavailable, "read response body: " + ec.message());
+      return Error(ErrorKind::unavailable,
+                   describe_failure("read response body", ec, io_timeout_ms_, "io_timeout_ms"));
     }
     size_t n = buf.size() - body.size;
     if (n > 0) return n;

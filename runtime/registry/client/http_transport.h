@@ -10,6 +10,11 @@
 // A request body is either bytes or a Source of a known length (streamed in large writes).
 // Connection and TLS failures are unavailable; a pooled connection that the server closed
 // while idle is replaced once without counting as a failure.
+//
+// Timeouts: a TCP connect may take connect_timeout_ms; after that every read and write (the
+// TLS handshake's included) must make progress within io_timeout_ms (a server that accepts and then
+// stalls, or stops in the middle of a body, is an unavailable error that says it timed out, never a
+// hang). 0 disables a timeout.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +68,8 @@ struct TransportOptions {
   bool tls_verify = true;
   size_t max_connections = 8;
   std::string user_agent = "gantry/0.1";
+  int connect_timeout_ms = 30'000;
+  int io_timeout_ms = 120'000;
 };
 
 class HttpTransport {

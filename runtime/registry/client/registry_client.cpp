@@ -74,11 +74,12 @@ class Client;
 class BlobSource final : public image::Source {
  public:
   BlobSource(std::shared_ptr<Client> client, std::string repo, Digest digest,
-             std::optional<uint64_t> size_bytes)
+             std::optional<uint64_t> size_bytes, bool hash = true)
       : client_(std::move(client)),
         repo_(std::move(repo)),
         digest_(digest),
-        size_bytes_(size_bytes) {}
+        size_bytes_(size_bytes),
+        hash_bytes_(hash) {}
 
   Result<void> open();
   Result<size_t> read(std::span<uint8_t> buf) override;
@@ -93,6 +94,7 @@ class BlobSource final : public image::Source {
   std::unique_ptr<HttpBodyStream> stream_;
   uint64_t offset_ = 0;
   Sha256 hash_;
+  bool hash_bytes_;
   int failures_ = 0;
   bool finished_ = false;
 };
@@ -184,6 +186,15 @@ class Client final : public RegistryClient, public std::enable_shared_from_this<
     return out;
   }
 
+  Result<std::unique_ptr<image::Source>> open_blob_unhashed(const std::string& repo,
+                                                            const Digest& digest,
+                                                            uint64_t size_bytes) override {
+    auto src = std::make_unique<BlobSource>(shared_from_this(), repo, digest, size_bytes, false);
+    GANTRY_TRY(src->open());
+    std::unique_ptr<image::Source> out = std::move(src);
+    return out;
+  }
+
   Result<std::string> read_blob(const std::string& repo, const Digest& digest,
                                 uint64_t max_size_bytes) override {
     GANTRY_ASSIGN_OR_RETURN(auto src, open_blob(repo, digest, std::nullopt));
@@ -206,6 +217,11 @@ class Client final : public RegistryClient, public std::enable_shared_from_this<
                          const BlobOpener& open) override {
     GANTRY_ASSIGN_OR_RETURN(auto have, stat_blob(repo, digest));
     if (have) return ok();
+    return upload_blob(repo, digest, size_bytes, open);
+  }
+
+  Result<void> upload_blob(const std::string& repo, const Digest& digest, uint64_t size_bytes,
+                           const BlobOpener& open) override {
     std::optional<Url> location;
     uint64_t offset = 0;
     for (int failures = 0;;) {
@@ -375,6 +391,7 @@ Result<void> BlobSource::finish() {
     return Error(ErrorKind::invalid_argument, "blob " + digest_.str() + " in " + repo_ + " has " +
                                                   std::to_string(offset_) + " bytes, expected " +
                                                   std::to_string(*size_bytes_));
+  if (!hash_bytes_) return ok();
   Digest got = hash_.finish();
   if (got != digest_)
     return Error(ErrorKind::invalid_argument,
@@ -414,7 +431,7 @@ Result<size_t> BlobSource::read(std::span<uint8_t> buf) {
       return size_t{0};
     }
     failures_ = 0;
-    hash_.update(std::span<const uint8_t>(want.data(), *n));
+    if (hash_bytes_) hash_.update(std::span<const uint8_t>(want.data(), *n));
     offset_ += *n;
     if (size_bytes_ && offset_ > *size_bytes_)
       return Error(ErrorKind::invalid_argument, "blob " + digest_.str() + " in " + repo_ +
@@ -438,9 +455,10 @@ Result<std::shared_ptr<RegistryClient>> RegistryClient::create(std::string regis
       return std::move(loaded).error();
     // A credential helper we do not run: go on anonymously.
   }
-  GANTRY_ASSIGN_OR_RETURN(auto transport,
-                          HttpTransport::create({options.ca_file, options.tls_verify,
-                                                 options.max_connections, options.user_agent}));
+  GANTRY_ASSIGN_OR_RETURN(
+      auto transport, HttpTransport::create({options.ca_file, options.tls_verify,
+                                             options.max_connections, options.user_agent,
+                                             options.connect_timeout_ms, options.io_timeout_ms}));
   auto http =
       std::make_unique<HttpSession>(base, std::move(transport), credentials, options.max_attempts);
   std::shared_ptr<RegistryClient> out =

@@ -59,6 +59,10 @@ struct ClientOptions {
   int max_attempts = 3;
   size_t max_connections = 8;
   std::string user_agent = "gantry/0.1";
+  // See TransportOptions (http_transport.h): a stalled server is an unavailable error that says
+  // it timed out; 0 waits forever.
+  int connect_timeout_ms = 30'000;
+  int io_timeout_ms = 120'000;
 };
 
 struct Manifest {
@@ -100,6 +104,11 @@ class RegistryClient {
   virtual Result<std::unique_ptr<image::Source>> open_blob(
       const std::string& repo, const Digest& digest,
       std::optional<uint64_t> size_bytes = std::nullopt) = 0;
+  // open_blob without the sha256 pass, for a caller that hashes the bytes itself anyway (a
+  // content store ingest checks the digest at commit): size checked and resumed all the same.
+  virtual Result<std::unique_ptr<image::Source>> open_blob_unhashed(const std::string& repo,
+                                                                    const Digest& digest,
+                                                                    uint64_t size_bytes) = 0;
   // The whole blob in memory (configs, small blobs); larger than max_size_bytes is
   // invalid_argument.
   virtual Result<std::string> read_blob(const std::string& repo, const Digest& digest,
@@ -110,6 +119,9 @@ class RegistryClient {
   // resumes from there with `open(offset)`. A blob the registry already has (HEAD) is not sent.
   virtual Result<void> push_blob(const std::string& repo, const Digest& digest, uint64_t size_bytes,
                                  const BlobOpener& open) = 0;
+  // push_blob without the HEAD first, for a caller that just asked (stat_blob).
+  virtual Result<void> upload_blob(const std::string& repo, const Digest& digest,
+                                   uint64_t size_bytes, const BlobOpener& open) = 0;
   // Cross-repository mount: true when the registry mounted it (201); false when it did not
   // (202: the session it started is cancelled) and the caller must push_blob.
   virtual Result<bool> mount_blob(const std::string& repo, const Digest& digest,

@@ -180,6 +180,11 @@ class RemoteRegistry final : public api::Registry {
     Headers headers{{"Content-Type", "application/octet-stream"}};
     if (!bytes.empty())
       headers.emplace_back("Content-Range", api::content_range_header(offset_bytes, bytes.size()));
+    else if (offset_bytes != tracked_offset(repo, session))
+      // An empty chunk has no Content-Range of its own; one that claims another offset than the
+      // session's is sent as a one-byte range its empty body does not fill, which a server
+      // that checks ranges refuses with 416 (the model's answer to a chunk out of order).
+      headers.emplace_back("Content-Range", api::content_range_header(offset_bytes, 1));
     auto res = send_to("PATCH", session_url(repo, session), {push_scope(repo)}, headers, bytes);
     if (!res) return no_answer(res.error());
     if (!success(res->status))
@@ -500,9 +505,10 @@ Result<std::unique_ptr<api::Registry>> make_remote_registry(const std::string& b
   if (base.target != "/" && !base.target.empty())
     return Error(ErrorKind::invalid_argument,
                  "registry URL '" + base_url + "' must not have a path");
-  GANTRY_ASSIGN_OR_RETURN(auto transport,
-                          HttpTransport::create({options.ca_file, options.tls_verify,
-                                                 options.max_connections, options.user_agent}));
+  GANTRY_ASSIGN_OR_RETURN(
+      auto transport, HttpTransport::create({options.ca_file, options.tls_verify,
+                                             options.max_connections, options.user_agent,
+                                             options.connect_timeout_ms, options.io_timeout_ms}));
   auto session = std::make_unique<HttpSession>(base, std::move(transport), options.credentials,
                                                options.max_attempts);
   std::unique_ptr<api::Registry> out = std::make_unique<RemoteRegistry>(std::move(session));

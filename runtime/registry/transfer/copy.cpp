@@ -136,8 +136,11 @@ Result<RawManifest> copy_manifest(ImageSource& source, ImageDestination& destina
     if (change == Change::none) {
       auto r = move_blob(
           source, destination, d,
-          [&source, &d](uint64_t offset) -> Result<std::unique_ptr<image::Source>> {
-            GANTRY_ASSIGN_OR_RETURN(auto s, source.open_blob(d));
+          [&source, &destination, &d](uint64_t offset) -> Result<std::unique_ptr<image::Source>> {
+            // One sha256 per blob: the destination's when it checks, else the source's.
+            GANTRY_ASSIGN_OR_RETURN(auto s, destination.verifies_blobs()
+                                                ? source.open_blob_unhashed(d)
+                                                : source.open_blob(d));
             if (offset > 0) GANTRY_TRY(skip_bytes(*s, offset));
             return s;
           },

@@ -53,6 +53,11 @@ class ImageSource {
   virtual Result<RawManifest> manifest(const image::Descriptor& descriptor) = 0;
   // A verified stream of the blob.
   virtual Result<std::unique_ptr<image::Source>> open_blob(const image::Descriptor& blob) = 0;
+  // A stream of the blob for a destination that checks digest and size itself
+  // (ImageDestination::verifies_blobs): the same bytes without this side's sha256 pass.
+  virtual Result<std::unique_ptr<image::Source>> open_blob_unhashed(const image::Descriptor& blob) {
+    return open_blob(blob);
+  }
   // The whole (small) blob, verified.
   virtual Result<std::string> read_blob(const image::Descriptor& blob) = 0;
   virtual std::optional<Location> location() const { return std::nullopt; }
@@ -68,12 +73,16 @@ class ImageDestination {
   virtual LayerForm layer_form() const { return LayerForm::keep; }
   // Whether it can hold an index (a docker-archive cannot: one platform is chosen).
   virtual bool accepts_index() const { return true; }
+  // True when put_blob itself refuses bytes that do not match the descriptor's digest and size
+  // (and keeps nothing of them): the source then need not hash them too.
+  virtual bool verifies_blobs() const { return false; }
   // True when the destination already has the blob (nothing to send).
   virtual Result<bool> has_blob(const image::Descriptor& blob) = 0;
   // Tries a cross-repository mount from a source location; false when not possible.
   virtual Result<bool> mount_blob(const image::Descriptor&, const Location&) { return false; }
-  // Stores the blob, read from open(0) (verified by the source). Called from several threads
-  // at once for different blobs.
+  // Stores the blob, read from open(0) (verified by the source, or by the destination when it
+  // says so). Called after has_blob answered false, from several threads at once for
+  // different blobs.
   virtual Result<void> put_blob(const image::Descriptor& blob, const StreamOpener& open) = 0;
   // Stores a manifest or index (the children of an index before the index itself).
   virtual Result<void> put_manifest(const RawManifest& manifest) = 0;

@@ -68,6 +68,8 @@ class OciDestination final : public ImageDestination {
 
   std::string describe() const override { return "oci:" + layout_.dir().string() + ":" + tag_; }
   LayerForm layer_form() const override { return LayerForm::gzip; }
+  // The store's ingest checks size and digest at commit and keeps nothing that fails.
+  bool verifies_blobs() const override { return true; }
 
   Result<bool> has_blob(const image::Descriptor& blob) override {
     return layout_.store().contains(blob.digest);

@@ -33,6 +33,15 @@ class RegistrySource final : public ImageSource {
     return std::move(*src);
   }
 
+  Result<std::unique_ptr<image::Source>> open_blob_unhashed(
+      const image::Descriptor& blob) override {
+    auto src =
+        client_->open_blob_unhashed(ref_.repository, blob.digest, static_cast<uint64_t>(blob.size));
+    if (!src)
+      return std::move(src).error().with_context(describe() + ": blob " + blob.digest.str());
+    return std::move(*src);
+  }
+
   // Through the verified stream (bounded by the descriptor's size), like every other blob.
   Result<std::string> read_blob(const image::Descriptor& blob) override {
     if (blob.size < 0 || blob.size > (64 << 20)) {
@@ -99,8 +108,9 @@ class RegistryDestination final : public ImageDestination {
   }
 
   Result<void> put_blob(const image::Descriptor& blob, const StreamOpener& open) override {
-    auto r = client_->push_blob(ref_.repository, blob.digest, static_cast<uint64_t>(blob.size),
-                                [&open](uint64_t offset) { return open(offset); });
+    // has_blob asked just before: no second HEAD.
+    auto r = client_->upload_blob(ref_.repository, blob.digest, static_cast<uint64_t>(blob.size),
+                                  [&open](uint64_t offset) { return open(offset); });
     if (!r) return std::move(r).error().with_context(describe() + ": blob " + blob.digest.str());
     return ok();
   }

@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <mutex>
 #include <thread>
 
 #include "runtime/registry/transfer/copy.h"
-#include "runtime/registry/transfer/temp_blob.h"
 #include "runtime/registry/transfer/verify_source.h"
+#include "runtime/sys/fd.h"
 #include "runtime/sys/fs.h"
 
 namespace gantry::runtime::registry::transfer {
@@ -19,153 +21,197 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr size_t kChunkBytes = 1 << 20;
+// Decoded ahead within the layer being applied (its decoder waits for the applier beyond).
+constexpr uint64_t kCurrentLayerBytes = 16ull << 20;
+
 std::string layer_name(size_t index, const image::Descriptor& d) {
   return "layer " + std::to_string(index + 1) + " (" + d.digest.str() + ")";
 }
 
-enum class Claim { none, streamed, downloading };
+struct Chunk {
+  std::vector<uint8_t> bytes;
+  size_t size = 0;
+};
 
-// What the downloaders and the applier share about one layer.
-struct Slot {
-  Claim claim = Claim::none;
-  std::shared_ptr<sys::UniqueFd> fd;
-  uint64_t written = 0;
-  bool done = false;
+// One layer as its decoder and the applier see it.
+struct LayerPipe {
+  std::deque<Chunk> chunks;
+  uint64_t queued_bytes = 0;
+  bool claimed = false;
+  bool done = false;  // the whole blob was read, verified and inflated
   std::optional<Error> error;
+  image::Compression compression = image::Compression::none;
+  uint64_t compressed_bytes = 0;
+  uint64_t uncompressed_bytes = 0;
+  Digest diff_id;
   size_t line = 0;
 };
 
 struct Shared {
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<Slot> slots;
+  std::vector<LayerPipe> layers;
+  std::vector<std::vector<uint8_t>> spare;  // chunk buffers to reuse
+  size_t applying = 0;
   bool cancel = false;
+
+  // Under mu.
+  uint64_t ahead_bytes() const {
+    uint64_t n = 0;
+    for (size_t i = applying + 1; i < layers.size(); ++i) n += layers[i].queued_bytes;
+    return n;
+  }
+  std::vector<uint8_t> take_buffer() {
+    std::lock_guard lock(mu);
+    if (spare.empty()) return std::vector<uint8_t>(kChunkBytes);
+    auto b = std::move(spare.back());
+    spare.pop_back();
+    return b;
+  }
 };
 
-// Reads a layer's temp file while its downloader is still writing it.
-class FollowSource final : public image::Source {
- public:
-  FollowSource(Shared& shared, size_t index) : shared_(shared), index_(index) {}
-  Result<size_t> read(std::span<uint8_t> buf) override {
-    std::shared_ptr<sys::UniqueFd> fd;
-    uint64_t available = 0;
-    {
-      std::unique_lock lock(shared_.mu);
-      Slot& s = shared_.slots[index_];
-      shared_.cv.wait(lock, [&] { return s.error || s.done || s.written > offset_; });
-      if (s.error) return *s.error;
-      available = s.written - offset_;
-      fd = s.fd;
-    }
-    if (available == 0) return size_t{0};
-    size_t want = buf.size() < available ? buf.size() : static_cast<size_t>(available);
-    ssize_t n = ::pread(fd->get(), buf.data(), want, static_cast<off_t>(offset_));
-    if (n < 0) return errno_error(errno, "read downloaded layer");
-    offset_ += static_cast<uint64_t>(n);
-    return static_cast<size_t>(n);
-  }
-
- private:
-  Shared& shared_;
-  size_t index_;
-  uint64_t offset_ = 0;
-};
-
-Result<void> download(ImageSource& source, const image::Descriptor& d, Shared& shared, size_t index,
-                      Progress* progress, const fs::path& temp_dir) {
-  GANTRY_ASSIGN_OR_RETURN(sys::UniqueFd tmp, make_temp_file(temp_dir));
-  auto fd = std::make_shared<sys::UniqueFd>(std::move(tmp));
-  size_t line;
-  {
-    std::lock_guard lock(shared.mu);
-    shared.slots[index].fd = fd;
-    line = shared.slots[index].line;
-  }
-  GANTRY_ASSIGN_OR_RETURN(auto blob, source.open_blob(d));
-  std::vector<uint8_t> buf(1 << 20);
-  uint64_t written = 0;
-  for (;;) {
-    {
-      std::lock_guard lock(shared.mu);
-      if (shared.cancel) return Error(ErrorKind::unavailable, "cancelled");
-    }
-    GANTRY_ASSIGN_OR_RETURN(size_t n, blob->read(buf));
-    if (n == 0) break;
-    GANTRY_TRY(sys::pwrite_all(fd->get(), std::span<const uint8_t>(buf.data(), n), written));
-    written += n;
-    if (progress) progress->advance(line, n);
-    {
-      std::lock_guard lock(shared.mu);
-      shared.slots[index].written = written;
-    }
-    shared.cv.notify_all();
-  }
+// Hands a decoded chunk of layer index to the applier, waiting for room.
+Result<void> push_chunk(Shared& shared, size_t index, std::vector<uint8_t> bytes, size_t size) {
+  std::unique_lock lock(shared.mu);
+  LayerPipe& pipe = shared.layers[index];
+  shared.cv.wait(lock, [&] {
+    if (shared.cancel) return true;
+    if (index == shared.applying) return pipe.queued_bytes < kCurrentLayerBytes;
+    return shared.ahead_bytes() < kAheadBytes;
+  });
+  if (shared.cancel) return Error(ErrorKind::unavailable, "cancelled");
+  pipe.chunks.push_back(Chunk{std::move(bytes), size});
+  pipe.queued_bytes += size;
+  lock.unlock();
+  shared.cv.notify_all();
   return ok();
 }
 
-void downloader(ImageSource& source, const std::vector<image::Descriptor>& layers, Shared& shared,
-                Progress* progress, const fs::path& temp_dir) {
+// Streams one layer from the source, inflating it and hashing the tar (the source hashes the
+// compressed bytes), into its pipe.
+Result<void> decode(ImageSource& source, const image::Descriptor& d, Shared& shared, size_t index,
+                    const UnpackOptions& options) {
+  size_t line;
+  {
+    std::lock_guard lock(shared.mu);
+    line = shared.layers[index].line;
+  }
+  GANTRY_ASSIGN_OR_RETURN(auto blob, source.open_blob(d));
+  Progress* p = options.progress;
+  CountingSource counted(std::move(blob), [p, line](uint64_t n) {
+    if (p) p->advance(line, n);
+  });
+  image::DecompressOptions dopts;
+  dopts.max_expanded_bytes = options.apply.max_expanded_bytes;
+  dopts.max_ratio = options.apply.max_ratio;
+  dopts.ratio_grace_bytes = options.apply.ratio_grace_bytes;
+  dopts.hash_compressed = false;  // the source's verified stream hashes it
+  GANTRY_ASSIGN_OR_RETURN(auto tar, image::DecompressingSource::open(counted, dopts));
+  for (bool end = false; !end;) {
+    std::vector<uint8_t> buf = shared.take_buffer();
+    size_t filled = 0;
+    while (filled < buf.size()) {
+      GANTRY_ASSIGN_OR_RETURN(size_t n, tar->read(std::span(buf).subspan(filled)));
+      if (n == 0) {
+        end = true;
+        break;
+      }
+      filled += n;
+    }
+    if (filled > 0) GANTRY_TRY(push_chunk(shared, index, std::move(buf), filled));
+  }
+  std::lock_guard lock(shared.mu);
+  LayerPipe& pipe = shared.layers[index];
+  pipe.compression = tar->compression();
+  pipe.compressed_bytes = tar->compressed_bytes();
+  pipe.uncompressed_bytes = tar->uncompressed_bytes();
+  pipe.diff_id = tar->uncompressed_digest();
+  return ok();
+}
+
+void decoder(ImageSource& source, const std::vector<image::Descriptor>& layers, Shared& shared,
+             const UnpackOptions& options) {
   for (;;) {
     size_t index = layers.size();
     {
       std::lock_guard lock(shared.mu);
       if (shared.cancel) return;
-      for (size_t i = 1; i < layers.size(); ++i) {
-        if (shared.slots[i].claim == Claim::none) {
-          shared.slots[i].claim = Claim::downloading;
+      for (size_t i = 0; i < layers.size(); ++i) {
+        if (!shared.layers[i].claimed) {
+          shared.layers[i].claimed = true;
           index = i;
           break;
         }
       }
     }
     if (index == layers.size()) return;
-    auto r = download(source, layers[index], shared, index, progress, temp_dir);
+    auto r = decode(source, layers[index], shared, index, options);
     {
       std::lock_guard lock(shared.mu);
       if (r) {
-        shared.slots[index].done = true;
+        shared.layers[index].done = true;
       } else {
-        shared.slots[index].error = std::move(r).error();
+        shared.layers[index].error = std::move(r).error();
       }
     }
     shared.cv.notify_all();
   }
 }
 
-Result<image::ApplyResult> apply_one(ImageSource& source, const image::Descriptor& d,
-                                     const Digest& diff_id, Shared& shared, size_t index,
-                                     const fs::path& root, const UnpackOptions& options,
-                                     bool& streamed) {
-  Claim claim;
-  size_t line;
-  {
-    std::lock_guard lock(shared.mu);
-    Slot& s = shared.slots[index];
-    if (s.claim == Claim::none) s.claim = Claim::streamed;
-    claim = s.claim;
-    line = s.line;
+// The decoded tar of one layer, as its decoder produces it.
+class PipeSource final : public image::Source {
+ public:
+  PipeSource(Shared& shared, size_t index) : shared_(shared), index_(index) {}
+  Result<size_t> read(std::span<uint8_t> buf) override {
+    std::unique_lock lock(shared_.mu);
+    LayerPipe& pipe = shared_.layers[index_];
+    shared_.cv.wait(lock, [&] { return !pipe.chunks.empty() || pipe.error || pipe.done; });
+    if (pipe.error) return *pipe.error;
+    if (pipe.chunks.empty()) return size_t{0};
+    Chunk& c = pipe.chunks.front();
+    size_t n = std::min(buf.size(), c.size - offset_);
+    std::memcpy(buf.data(), c.bytes.data() + offset_, n);
+    offset_ += n;
+    pipe.queued_bytes -= n;
+    if (offset_ == c.size) {
+      shared_.spare.push_back(std::move(c.bytes));
+      pipe.chunks.pop_front();
+      offset_ = 0;
+    }
+    lock.unlock();
+    shared_.cv.notify_all();
+    return n;
   }
-  std::unique_ptr<image::Source> input;
-  if (claim == Claim::streamed) {
-    streamed = true;
-    GANTRY_ASSIGN_OR_RETURN(auto blob, source.open_blob(d));
-    Progress* p = options.progress;
-    input = std::make_unique<CountingSource>(std::move(blob), [p, line](uint64_t n) {
-      if (p) p->advance(line, n);
-    });
-  } else {
-    input = std::make_unique<FollowSource>(shared, index);
-  }
+
+ private:
+  Shared& shared_;
+  size_t index_;
+  size_t offset_ = 0;
+};
+
+Result<image::ApplyResult> apply_one(const image::Descriptor& d, const Digest& diff_id,
+                                     Shared& shared, size_t index, const fs::path& root,
+                                     const UnpackOptions& options) {
+  PipeSource input(shared, index);
   image::ApplyOptions apply = options.apply;
   apply.whiteout_format = image::WhiteoutFormat::plain;
   apply.lowers.clear();
-  GANTRY_ASSIGN_OR_RETURN(image::ApplyResult applied, image::apply_layer(*input, root, apply));
-  if (applied.compressed_digest != d.digest ||
-      static_cast<int64_t>(applied.compressed_size_bytes) != d.size) {
-    return Error(ErrorKind::invalid_argument,
-                 "blob does not match its descriptor: want " + d.digest.str() + " (" +
-                     std::to_string(d.size) + " bytes), got " + applied.compressed_digest.str() +
-                     " (" + std::to_string(applied.compressed_size_bytes) + " bytes)");
+  apply.compute_digests = false;  // the decoder hashed both streams
+  GANTRY_ASSIGN_OR_RETURN(image::ApplyResult applied, image::apply_layer(input, root, apply));
+  std::lock_guard lock(shared.mu);
+  const LayerPipe& pipe = shared.layers[index];
+  // apply_layer read the tar to its end: the decoder is done, and the source verified the
+  // compressed bytes against d before it gave its end.
+  applied.compressed_digest = d.digest;
+  applied.compressed_size_bytes = pipe.compressed_bytes;
+  applied.compression = pipe.compression;
+  applied.uncompressed_size_bytes = pipe.uncompressed_bytes;
+  applied.diff_id = pipe.diff_id;
+  if (pipe.compressed_bytes != static_cast<uint64_t>(d.size)) {
+    return Error(ErrorKind::invalid_argument, "blob does not match its descriptor: want " +
+                                                  std::to_string(d.size) + " bytes, got " +
+                                                  std::to_string(pipe.compressed_bytes));
   }
   if (applied.diff_id != diff_id) {
     return Error(ErrorKind::invalid_argument, "diff_id mismatch: config says " + diff_id.str() +
@@ -215,40 +261,35 @@ Result<UnpackReport> unpack_image(ImageSource& source, const fs::path& dir,
   GANTRY_ASSIGN_OR_RETURN(fs::path tmp, make_temp_dir(abs));
 
   Shared shared;
-  shared.slots.resize(layers.size());
+  shared.layers.resize(layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
-    shared.slots[i].line =
+    shared.layers[i].line =
         options.progress ? options.progress->start(layers[i].digest,
                                                    static_cast<uint64_t>(layers[i].size), "pulling")
                          : 0;
   }
-  size_t downloaders = options.transfers > 1 ? options.transfers - 1 : 1;
-  if (layers.size() <= 1) downloaders = 0;
-  downloaders = std::min(downloaders, layers.size() > 0 ? layers.size() - 1 : 0);
-  // Downloads wait in memory-backed files when /dev/shm is there (no journal, no writeback
-  // for bytes read once), else next to the target.
-  fs::path temp_dir =
-      ::access("/dev/shm", W_OK | X_OK) == 0 ? fs::path("/dev/shm") : abs.parent_path();
+  size_t decoders = std::min(std::max<size_t>(options.transfers, 1), layers.size());
   std::vector<std::thread> threads;
-  for (size_t t = 0; t < downloaders; ++t) {
-    threads.emplace_back([&] { downloader(source, layers, shared, options.progress, temp_dir); });
+  for (size_t t = 0; t < decoders; ++t) {
+    threads.emplace_back([&] { decoder(source, layers, shared, options); });
   }
   UnpackReport report;
   report.manifest_digest = resolved.raw.digest;
   std::optional<Error> failure;
   for (size_t i = 0; i < layers.size(); ++i) {
-    bool streamed = false;
-    auto applied =
-        apply_one(source, layers[i], config.rootfs.diff_ids[i], shared, i, tmp, options, streamed);
+    {
+      std::lock_guard lock(shared.mu);
+      shared.applying = i;
+    }
+    shared.cv.notify_all();
+    auto applied = apply_one(layers[i], config.rootfs.diff_ids[i], shared, i, tmp, options);
     if (!applied) {
       failure = std::move(applied).error().with_context(layer_name(i, layers[i]));
       break;
     }
-    if (streamed) ++report.streamed_layer_count;
-    if (options.progress) options.progress->finish(shared.slots[i].line, "unpacked");
+    ++report.streamed_layer_count;
+    if (options.progress) options.progress->finish(shared.layers[i].line, "unpacked");
     report.layers.push_back(*applied);
-    std::lock_guard lock(shared.mu);
-    shared.slots[i].fd.reset();  // its temp file goes away
   }
   {
     std::lock_guard lock(shared.mu);

@@ -5,6 +5,8 @@
 // and stores credentials.
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <functional>
+#include <random>
 
 #include "runtime/image/media_types.h"
 #include "runtime/image/oci_layout.h"
@@ -12,6 +14,8 @@
 #include "runtime/registry/transfer/docker_archive.h"
 #include "runtime/registry/transfer/transports.h"
 #include "runtime/sys/process.h"
+#include "runtime/sys/system_env.h"
+#include "runtime/unpack/layer_commit.h"
 #include "runtime/unpack/unpacker.h"
 #include "tests/support/registry/registry_process.h"
 #include "tests/support/require.h"
@@ -119,6 +123,94 @@ BOOST_AUTO_TEST_CASE(oci_to_registry_to_oci_keeps_digests_and_unpack_matches) {
       {"unpack", "-q", "docker://" + reg->host_port() + "/test/none:v1", (tmp / "t2").string()});
   BOOST_TEST(bad_unpack.code == 1);
   BOOST_TEST(!fs::exists(tmp / "t2"));
+}
+
+// Layers are decoded side by side but applied in order: what an upper layer deletes, replaces
+// or changes the type of must end as the upper layer says, whichever decoder finished first.
+// Each layer carries a large random file so that all four are in flight at once.
+BOOST_AUTO_TEST_CASE(parallel_unpack_applies_upper_layers_over_lower_ones) {
+  auto reg = start_distribution();
+  if (!reg) return;
+  TempDir tmp;
+  auto layout = image::OciLayout::create(tmp / "src");
+  BOOST_REQUIRE(layout.has_value());
+  std::mt19937 rng(7);
+  auto big = [&rng](size_t n) {
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
+  };
+  // Each step edits a copy of the previous tree; the layer is the diff.
+  std::vector<std::function<void(const fs::path&)>> steps = {
+      [&](const fs::path& t) {
+        tt::write_text(t / "a/keep", "keep 1");
+        tt::write_text(t / "a/gone", "gone 1");
+        tt::write_text(t / "a/over", "over 1");
+        tt::write_text(t / "d/x", "x");
+        tt::write_text(t / "d/y", "y");
+        tt::write_text(t / "e/f", "f");
+        tt::write_text(t / "big1", big(3 << 20));
+      },
+      [&](const fs::path& t) {
+        fs::remove(t / "a/gone");
+        tt::write_text(t / "a/over", "over 2");
+        fs::remove_all(t / "e");
+        fs::remove(t / "d/x");
+        tt::write_text(t / "d/z", "z");
+        tt::write_text(t / "big2", big(2 << 20));
+      },
+      [&](const fs::path& t) {
+        tt::write_text(t / "a/gone", "gone 3");
+        tt::write_text(t / "e", "e is a file now");
+        fs::remove(t / "a/keep");
+        fs::remove(t / "big1");
+        tt::write_text(t / "big3", big(2 << 20));
+      },
+      [&](const fs::path& t) {
+        fs::remove_all(t / "d");
+        fs::create_symlink("a", t / "d");
+        tt::write_text(t / "a/over", "over 4");
+        tt::write_text(t / "big4", big(1 << 20));
+      },
+  };
+  fs::path prev;
+  std::optional<image::LoadedImage> base;
+  runtime::sys::SystemEnv env;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    fs::path dir = tmp / ("tree" + std::to_string(i));
+    if (!prev.empty())
+      fs::copy(prev, dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    fs::create_directories(dir);
+    steps[i](dir);
+    auto layer = runtime::unpack::commit_directory_diff(layout->store(), prev, dir,
+                                                        image::Compression::gzip);
+    BOOST_REQUIRE_MESSAGE(layer.has_value(), (layer ? "" : layer.error().to_string()));
+    runtime::unpack::AppendRequest req{.base_layout = base ? &*layout : nullptr,
+                                       .base = base ? &*base : nullptr,
+                                       .layer = *layer,
+                                       .tag = "v1",
+                                       .created_by = "step " + std::to_string(i)};
+    auto desc = runtime::unpack::append_layer(*layout, req, env);
+    BOOST_REQUIRE_MESSAGE(desc.has_value(), (desc ? "" : desc.error().to_string()));
+    base = *layout->load_image("v1");
+    prev = dir;
+  }
+  std::string remote = "docker://" + reg->host_port() + "/test/order:v1";
+  BOOST_REQUIRE_EQUAL(cli({"copy", "-q", "oci:" + (tmp / "src").string() + ":v1", remote}).code, 0);
+  Run unpack = cli({"unpack", "-q", remote, (tmp / "out").string()});
+  BOOST_REQUIRE_EQUAL(unpack.code, 0);
+  fs::path out = tmp / "out";
+  BOOST_TEST(!fs::exists(out / "a/keep"));
+  BOOST_TEST(tt::read_text(out / "a/gone") == "gone 3");
+  BOOST_TEST(tt::read_text(out / "a/over") == "over 4");
+  BOOST_TEST(fs::is_regular_file(fs::symlink_status(out / "e")));
+  BOOST_TEST(tt::read_text(out / "e") == "e is a file now");
+  BOOST_TEST(fs::is_symlink(fs::symlink_status(out / "d")));
+  BOOST_TEST(!fs::exists(out / "big1"));
+  BOOST_TEST(fs::file_size(out / "big4") == size_t{1} << 20);
+  // The same tree as the serial flatten of the layout, and as the last step's directory.
+  BOOST_TEST(tt::describe_tree(out) == flatten(tmp / "src", "v1", tmp / "ref"));
+  BOOST_TEST(tt::describe_tree(out) == tt::describe_tree(prev));
 }
 
 BOOST_AUTO_TEST_CASE(gantry_registry_round_trip) {
