@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/oci/cgroup_warmup.h"
 #include "runtime/oci/logging.h"
 #include "runtime/oci/memfd_exe.h"
 #include "runtime/oci/operations.h"
@@ -179,13 +180,24 @@ struct Program {
 
 // create, run and exec run from a protected view of this program (CVE-2019-5736, see
 // memfd_exe.h). The overlay's empty lower layer is <root>/.exe-layer.XXXXXX, made and removed
-// during the call (not a valid container id, so never listed as one).
-int reexec_sealed(char** argv, const std::string& root) {
+// during the call (not a valid container id, so never listed as one). Sets warmup to the
+// cgroup warmup child (cgroup_warmup.h): started just before the re-execution and handed over
+// to the re-executed program (the child's copy of the view's mount descriptor makes it, not
+// the exec, pay for dissolving the mount), or started here when there is no re-execution.
+int reexec_sealed(char** argv, const std::string& root, pid_t& warmup) {
   // The store makes the root too and reports a failure; here one only means the memfd copy.
   std::error_code ignored;
   std::filesystem::create_directories(root, ignored);
-  auto r = oci::ensure_running_from_sealed_copy(argv, environ,
-                                                std::filesystem::path(root) / ".exe-layer");
+  warmup = oci::adopt_cgroup_warmup();
+  pid_t started = -1;
+  auto r = oci::ensure_running_from_sealed_copy(argv, nullptr,
+                                                std::filesystem::path(root) / ".exe-layer", [&] {
+                                                  started = oci::start_cgroup_warmup();
+                                                  oci::hand_over_cgroup_warmup(started);
+                                                });
+  // Still here: already protected, or no exec worked.
+  ::unsetenv(oci::kWarmupEnv);
+  if (warmup < 0) warmup = started >= 0 ? started : oci::start_cgroup_warmup();
   return r ? 0 : report(r.error());
 }
 
@@ -245,7 +257,7 @@ int main(int argc, char** argv) {
   auto* c = app.add_subcommand("create", "create a container");
   add_create_flags(c, create_opts);
   c->callback([&] {
-    if ((p.status = reexec_sealed(argv, g.root)) != 0) return;
+    if ((p.status = reexec_sealed(argv, g.root, create_opts.cgroup_warmup_pid)) != 0) return;
     p.act([&](oci::StateStore& s) { return report(oci::create(s, create_opts)); });
   });
 
@@ -258,7 +270,7 @@ int main(int argc, char** argv) {
   c->add_flag("--no-subreaper", run_opts.no_subreaper,
               "disable the use of the subreaper used to reap reparented processes");
   c->callback([&] {
-    if ((p.status = reexec_sealed(argv, g.root)) != 0) return;
+    if ((p.status = reexec_sealed(argv, g.root, run_opts.create.cgroup_warmup_pid)) != 0) return;
     p.act([&](oci::StateStore& s) {
       auto r = oci::run(s, run_opts);
       return r ? *r : report(r.error());
@@ -351,7 +363,7 @@ int main(int argc, char** argv) {
   c->callback([&] {
     exec_opts.id = exec_positionals.front();
     exec_opts.args.assign(exec_positionals.begin() + 1, exec_positionals.end());
-    if ((p.status = reexec_sealed(argv, g.root)) != 0) return;
+    if ((p.status = reexec_sealed(argv, g.root, exec_opts.cgroup_warmup_pid)) != 0) return;
     p.act([&](oci::StateStore& s) {
       auto r = oci::exec(s, exec_opts);
       return r ? *r : report(r.error());

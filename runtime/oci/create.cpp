@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <optional>
 #include <string_view>
+#include <utility>
 
+#include "runtime/oci/cgroup_warmup.h"
 #include "runtime/oci/console_socket.h"
 #include "runtime/oci/hook_phase.h"
 #include "runtime/oci/launch/launch.h"
@@ -156,6 +158,11 @@ int listen_fds() {
 }  // namespace
 
 Result<void> create(StateStore& store, const CreateOptions& options) {
+  pid_t warmup = options.cgroup_warmup_pid;
+  struct ReapWarmup {
+    pid_t& pid;
+    ~ReapWarmup() { reap_cgroup_warmup(pid); }
+  } reap_warmup{warmup};
   GANTRY_TRY(validate_container_id(options.id));
   auto bundle = std::filesystem::absolute(options.bundle).lexically_normal();
   GANTRY_ASSIGN_OR_RETURN(std::string config_text, read_bundle_config(bundle));
@@ -197,9 +204,11 @@ Result<void> create(StateStore& store, const CreateOptions& options) {
     request.exec_fifo = store.dir(options.id) / "exec.fifo";
     request.console_socket_fd = console ? console.get() : -1;
     request.preserve_fds = options.preserve_fds + listen_fds();
+    for (const auto& [controller, dir] : manager->directories()) request.cgroup_dirs.push_back(dir);
     request.callbacks.on_child_started = [&](pid_t pid) -> Result<void> {
       log_debug("create " + options.id + ": init is pid " + std::to_string(pid));
       GANTRY_TRY_CTX(manager->add_process(pid), "place init in its cgroup");
+      reap_cgroup_warmup(std::exchange(warmup, -1));  // placed: no more need for it
       return ok();
     };
     request.callbacks.on_runtime_hooks = [&](pid_t pid) -> Result<void> {

@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <optional>
 
+#include "runtime/oci/cgroup_warmup.h"
 #include "runtime/oci/child_wait.h"
 #include "runtime/oci/console_socket.h"
 #include "runtime/oci/launch/launch.h"
@@ -83,6 +85,13 @@ Result<spec::Process> exec_process(const spec::Spec& container_spec, const ExecO
 }
 
 Result<int> exec(StateStore& store, const ExecOptions& o) {
+  std::optional<pid_t> warmup = o.cgroup_warmup_pid;
+  struct ReapWarmup {
+    std::optional<pid_t>& pid;
+    ~ReapWarmup() {
+      if (pid) reap_cgroup_warmup(*pid);
+    }
+  } reap_warmup{warmup};
   if (!o.cgroup.empty()) {
     return Error(ErrorKind::not_implemented, "--cgroup: sub-cgroups are not supported");
   }
@@ -115,6 +124,8 @@ Result<int> exec(StateStore& store, const ExecOptions& o) {
     return ok();
   };
   GANTRY_ASSIGN_OR_RETURN_CTX(pid_t pid, launch::exec(request), "exec in " + o.id);
+  reap_cgroup_warmup(*warmup);  // done with: the process is in the cgroup
+  warmup.reset();
   log_debug("exec in " + o.id + ": pid " + std::to_string(pid));
   // From here the container may change state: other invocations may proceed.
   held.first = ContainerLock();

@@ -122,7 +122,8 @@ bool running_from_private_readonly_view() {
   return id >= 0 && !mount_attached(id);
 }
 
-Result<sys::UniqueFd> readonly_view_of_self(const std::filesystem::path& empty_dir) {
+Result<sys::UniqueFd> readonly_view_of_self(const std::filesystem::path& empty_dir,
+                                            sys::UniqueFd* mount) {
   std::error_code ec;
   std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return errno_error(ec.value(), "readlink /proc/self/exe");
@@ -162,6 +163,7 @@ Result<sys::UniqueFd> readonly_view_of_self(const std::filesystem::path& empty_d
       !S_ISREG(seen.st_mode) || seen.st_size != real.st_size)
     return Error(ErrorKind::failed_precondition,
                  "the overlay's '" + name + "' is not this program's binary");
+  if (mount) *mount = std::move(mnt);
   return exe;
 }
 
@@ -205,14 +207,26 @@ Result<sys::UniqueFd> sealed_copy_of_self() {
 }
 
 Result<void> ensure_running_from_sealed_copy(char* const* argv, char* const* envp,
-                                             const std::filesystem::path& empty_dir) {
+                                             const std::filesystem::path& empty_dir,
+                                             const std::function<void()>& before_exec) {
   if (running_from_sealed_memfd() || running_from_private_readonly_view()) return ok();
-  if (auto view = readonly_view_of_self(empty_dir)) {
-    ::execveat(view->get(), "", argv, envp, AT_EMPTY_PATH);
+  bool before_done = false;
+  auto before = [&] {
+    if (before_exec && !before_done) before_exec();
+    before_done = true;
+  };
+  auto env = [&] { return envp ? envp : environ; };
+  sys::UniqueFd mount;
+  if (auto view = readonly_view_of_self(empty_dir, &mount)) {
+    before();
+    // Close-on-exec as well; closed here first so that a failed exec leaves nothing behind.
+    mount.reset();
+    ::execveat(view->get(), "", argv, env(), AT_EMPTY_PATH);
     // Falls back to the copy (e.g. a file system overlayfs refuses as a layer).
   }
   GANTRY_ASSIGN_OR_RETURN(sys::UniqueFd copy, sealed_copy_of_self());
-  ::fexecve(copy.get(), argv, envp);
+  before();
+  ::fexecve(copy.get(), argv, env());
   return errno_error(errno, "re-execute from the sealed copy");
 }
 

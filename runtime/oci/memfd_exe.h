@@ -32,6 +32,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 
 #include "model/base/result.h"
 #include "runtime/sys/fd.h"
@@ -52,14 +53,21 @@ bool running_from_private_readonly_view();
 // An O_PATH descriptor (close-on-exec) of /proc/self/exe's file as seen through a private,
 // detached, read-only overlayfs (1. above). Its second lower layer is a new empty directory
 // empty_dir.XXXXXX (neither inside nor above the binary's directory), removed again before
-// this returns.
-Result<sys::UniqueFd> readonly_view_of_self(const std::filesystem::path& empty_dir);
+// this returns. With mount, the detached mount's descriptor (close-on-exec) is left there
+// instead of being closed: the last close of it dissolves the mount, which waits for an
+// (expedited) RCU grace period, ~0.5 ms, that a caller may rather pay elsewhere.
+Result<sys::UniqueFd> readonly_view_of_self(const std::filesystem::path& empty_dir,
+                                            sys::UniqueFd* mount = nullptr);
 
 // Unless running_from_sealed_memfd() or running_from_private_readonly_view(), re-executes this
 // program with argv and envp from readonly_view_of_self(empty_dir), or, when that cannot be
 // made, from sealed_copy_of_self(); returns only when both fail. Returns ok() when already
-// protected.
+// protected. A null envp means the environment as it is at the exec (environ, with whatever
+// before_exec set). before_exec, when given, runs once just before the first exec is tried, while
+// the view's mount descriptor is still open (a child it forks holds a copy, so the last close, and
+// the wait it costs, happens in that child instead of in the exec).
 Result<void> ensure_running_from_sealed_copy(char* const* argv, char* const* envp,
-                                             const std::filesystem::path& empty_dir);
+                                             const std::filesystem::path& empty_dir,
+                                             const std::function<void()>& before_exec = {});
 
 }  // namespace gantry::runtime::oci

@@ -31,11 +31,12 @@ namespace gantry::runtime::oci {
 struct CreateOptions {
   std::string id;
   std::filesystem::path bundle = ".";
-  std::string console_socket;   // path of an AF_UNIX socket; needed when process.terminal
-  std::string pid_file;         // written atomically with the init's pid
-  int preserve_fds = 0;         // fds 3..3+N-1 (and $LISTEN_FDS more) reach the container
-  bool no_pivot = false;        // not supported
-  bool no_new_keyring = false;  // accepted: gantry-oci never makes a session keyring
+  std::string console_socket;    // path of an AF_UNIX socket; needed when process.terminal
+  std::string pid_file;          // written atomically with the init's pid
+  int preserve_fds = 0;          // fds 3..3+N-1 (and $LISTEN_FDS more) reach the container
+  bool no_pivot = false;         // not supported
+  bool no_new_keyring = false;   // accepted: gantry-oci never makes a session keyring
+  pid_t cgroup_warmup_pid = -1;  // cgroup_warmup.h: reaped once the init is in its cgroup
 };
 Result<void> create(StateStore& store, const CreateOptions& options);
 
@@ -89,6 +90,7 @@ struct ExecOptions {
   int preserve_fds = 0;
   std::vector<std::string> cgroup;  // not supported (error when given)
   bool ignore_paused = false;
+  pid_t cgroup_warmup_pid = -1;  // cgroup_warmup.h: reaped once the process is in the cgroup
 };
 // The process exec runs (the container's process with the options applied, or --process).
 Result<spec::Process> exec_process(const spec::Spec& container_spec, const ExecOptions& options);

@@ -78,7 +78,7 @@ Result<void> init_body(InitPlan& p, SyncChannel& channel, std::string& step) {
   sys::UniqueFd fifo(p.fifo_fd);  // opened by the parent: the path may not be ours to reach
 
   step = "prepare the rootfs";
-  RootfsContext ctx{*sys, spec, p.rootfs, p.request.bundle, -1, p.ns};
+  RootfsContext ctx{*sys, spec, p.rootfs, p.request.bundle, -1, p.ns, p.request.cgroup_dirs};
   sys::UniqueFd root_fd;
   GANTRY_TRY(prepare_rootfs(ctx, root_fd));
   step = "process.cwd";
@@ -211,13 +211,14 @@ Result<Created> create(const CreateRequest& request) {
 
   if (plan.ns.new_user) GANTRY_TRY_CTX(write_id_maps(pid, spec.linux), "user namespace");
   // Placing the init in its cgroup is the slowest step of a start: the kernel's first write to
-  // a cgroup.procs waits for an RCU grace period (1-30 ms). Unless the init needs its cgroup
-  // for the rootfs (a cgroup mount binds the init's own cgroup, read from /proc/self/cgroup) or
-  // must unshare its cgroup namespace from inside it, it goes on preparing the rootfs
-  // meanwhile; it is in its cgroup before mounts_done is answered, so before any hook,
-  // pivot_root or exec.
+  // a cgroup.procs waits for an RCU grace period (1-30 ms; cgroup_warmup.h starts it early).
+  // Unless the init needs its cgroup for the rootfs (a cgroup mount without cgroup_dirs binds
+  // the init's own cgroup, read from /proc/self/cgroup) or must unshare its cgroup namespace
+  // from inside it, it goes on preparing the rootfs meanwhile; it is in its cgroup before
+  // mounts_done is answered, so before any hook, pivot_root or exec.
   bool place_first = plan.ns.new_cgroup;
-  for (const auto& m : spec.mounts) place_first = place_first || m.type == "cgroup";
+  for (const auto& m : spec.mounts)
+    place_first = place_first || (m.type == "cgroup" && request.cgroup_dirs.empty());
   if (place_first && request.callbacks.on_child_started)
     GANTRY_TRY_CTX(request.callbacks.on_child_started(pid), "place the init in its cgroup");
   GANTRY_TRY(parent_end.send(Message::of(MsgType::ids_mapped)));

@@ -74,6 +74,11 @@ struct CreateRequest {
   int console_socket_fd = -1;
   // runc's --preserve-fds: fds 3 .. 3+preserve_fds-1 of the caller reach the container.
   int preserve_fds = 0;
+  // The container's cgroup directories on the host, one per hierarchy (cgroup::Manager's
+  // directories()). A "cgroup" mount binds these, so the init can prepare its rootfs while it is
+  // being placed in its cgroup. Empty: the mount binds the init's own cgroups as
+  // /proc/self/cgroup shows them, and the init is placed first.
+  std::vector<std::filesystem::path> cgroup_dirs;
   Callbacks callbacks;
 };
 

@@ -142,6 +142,18 @@ std::map<std::string, std::string> own_cgroups() {
   return out;
 }
 
+// The container's cgroup directory (of dirs) in the hierarchy mounted at mount_point; "" if none.
+std::string container_cgroup_in(const std::vector<std::filesystem::path>& dirs,
+                                const std::string& mount_point) {
+  for (const auto& d : dirs) {
+    const std::string& s = d.native();
+    if (s == mount_point || (s.size() > mount_point.size() && s.rfind(mount_point, 0) == 0 &&
+                             s[mount_point.size()] == '/'))
+      return s;
+  }
+  return "";
+}
+
 // cgroup v1 (and hybrid): a tmpfs at the destination and, for each hierarchy, the container's
 // own cgroup bound read-only under its name (runc's layout).
 Result<void> mount_cgroup_v1(RootfsContext& ctx, const spec::Mount& m, const MountFlags& f) {
@@ -149,16 +161,23 @@ Result<void> mount_cgroup_v1(RootfsContext& ctx, const spec::Mount& m, const Mou
                           make_target(ctx.sys, ctx.root_fd, m.destination, false));
   GANTRY_TRY(ctx.sys.mount("tmpfs", fd_path(target.fd.get()), "tmpfs",
                            MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755"));
-  auto own = own_cgroups();
+  std::map<std::string, std::string> own;
+  if (ctx.cgroup_dirs.empty()) own = own_cgroups();
   unsigned long ro = (f.flags & MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
   for (const auto& cm : host_cgroup_mounts()) {
     if (cm.fstype == "cgroup2") continue;
     std::string name = cm.mount_point.substr(cm.mount_point.rfind('/') + 1);
-    auto it = own.find(cm.fstype == "cgroup2" ? std::string() : cm.controllers);
-    if (it == own.end()) continue;
-    std::string rel = it->second;
-    if (cm.root != "/" && rel.rfind(cm.root, 0) == 0) rel = rel.substr(cm.root.size());
-    std::string source = cm.mount_point + (rel == "/" ? "" : rel);
+    std::string source;
+    if (!ctx.cgroup_dirs.empty()) {
+      source = container_cgroup_in(ctx.cgroup_dirs, cm.mount_point);
+      if (source.empty()) continue;
+    } else {
+      auto it = own.find(cm.controllers);
+      if (it == own.end()) continue;
+      std::string rel = it->second;
+      if (cm.root != "/" && rel.rfind(cm.root, 0) == 0) rel = rel.substr(cm.root.size());
+      source = cm.mount_point + (rel == "/" ? "" : rel);
+    }
     std::string dest = m.destination + "/" + name;
     GANTRY_ASSIGN_OR_RETURN(MountTarget sub, make_target(ctx.sys, ctx.root_fd, dest, false));
     if (ctx.ns.new_cgroup) {

@@ -49,6 +49,8 @@ struct RootfsContext {
   std::filesystem::path bundle;  // relative bind sources are relative to it
   int root_fd = -1;              // rootfs opened as a directory (after the self bind)
   NamespacePlan ns;
+  // CreateRequest::cgroup_dirs: what a "cgroup" mount binds (empty: the init's own cgroups).
+  std::vector<std::filesystem::path> cgroup_dirs = {};
 };
 Result<void> set_root_propagation(Syscalls& sys, const std::string& rootfs_propagation);
 Result<void> bind_rootfs(Syscalls& sys, const std::filesystem::path& rootfs);
