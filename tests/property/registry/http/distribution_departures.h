@@ -50,6 +50,16 @@ inline std::vector<Departure> distribution_departures() {
          return c != nullptr && c->bytes.empty() && fails(m, 416, Code::range_invalid) &&
                 s.http_status == 202 && s.ok();
        }},
+      {"chunk-offset-unchecked",
+       "distribution does not read Content-Range: a chunk that does not start at the session's "
+       "offset is appended where the session is (202) instead of refused with 416; the session "
+       "then holds other bytes than the model's, so the comparison of that sequence ends here",
+       [](const api::RegistryOp& o, const api::RegistryOutcome& m, const api::RegistryOutcome& s) {
+         const auto* c = std::get_if<op::UploadChunk>(&o);
+         return c != nullptr && !c->bytes.empty() && fails(m, 416, Code::range_invalid) &&
+                s.http_status == 202 && s.ok();
+       },
+       /*ends_comparison=*/true},
   };
 }
 

@@ -1,0 +1,40 @@
+// The spec property over real HTTP: random op sequences, legal and illegal, from
+// gen_registry_ops(), run on ModelRegistry and, through RemoteRegistry (the client of
+// runtime/registry/client), on the gantry-registry program started on 127.0.0.1 with fresh
+// storage for each case. gantry-registry has no departures: statuses, error codes, digests,
+// offsets and listings must be the model's, op by op. RC_PARAMS="seed=<n>" replays,
+// RC_PARAMS="max_success=<n>" sets the number of cases (default 40).
+#include <boost/test/unit_test.hpp>
+
+#include "runtime/registry/client/remote_registry.h"
+#include "tests/property/registry/http/http_property.h"
+#include "tests/support/registry/registry_process.h"
+#include "tests/support/require.h"
+
+using namespace gantry;
+namespace rh = gantry::testing::registry_http;
+using gantry::testing::RegistryKind;
+using gantry::testing::RegistryProcess;
+
+BOOST_AUTO_TEST_SUITE(registry_http_gantry)
+
+BOOST_AUTO_TEST_CASE(model_vs_gantry_registry) {
+  auto prog = RegistryProcess::program(RegistryKind::gantry);
+  if (!gantry::testing::require(prog.has_value(),
+                                "gantry-registry is not built (set GANTRY_REGISTRY or PATH)"))
+    return;
+  rh::check_model_vs(
+      "gantry-registry",
+      [] {
+        gantry::testing::RegistryProcessOptions options;
+        options.kind = RegistryKind::gantry;
+        auto server = RegistryProcess::start(options);
+        RC_ASSERT(server.has_value());
+        auto remote = runtime::registry::make_remote_registry((*server)->base_url());
+        RC_ASSERT(remote.has_value());
+        return rh::System{std::shared_ptr<RegistryProcess>(std::move(*server)), std::move(*remote)};
+      },
+      model::registry::ModelRegistryOptions{}, {}, 40);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
