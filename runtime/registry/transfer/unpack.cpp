@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -29,8 +31,11 @@ std::string layer_name(size_t index, const image::Descriptor& d) {
   return "layer " + std::to_string(index + 1) + " (" + d.digest.str() + ")";
 }
 
+// Not zeroed: the decoder writes every byte the applier reads.
+using Buffer = std::unique_ptr<uint8_t[]>;
+
 struct Chunk {
-  std::vector<uint8_t> bytes;
+  Buffer bytes;
   size_t size = 0;
 };
 
@@ -51,8 +56,8 @@ struct LayerPipe {
 struct Shared {
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<LayerPipe> layers;
-  std::vector<std::vector<uint8_t>> spare;  // chunk buffers to reuse
+  std::deque<LayerPipe> layers;  // a deque: pipes never move
+  std::vector<Buffer> spare;     // chunk buffers to reuse
   size_t applying = 0;
   bool cancel = false;
 
@@ -62,9 +67,9 @@ struct Shared {
     for (size_t i = applying + 1; i < layers.size(); ++i) n += layers[i].queued_bytes;
     return n;
   }
-  std::vector<uint8_t> take_buffer() {
+  Buffer take_buffer() {
     std::lock_guard lock(mu);
-    if (spare.empty()) return std::vector<uint8_t>(kChunkBytes);
+    if (spare.empty()) return Buffer(new uint8_t[kChunkBytes]);
     auto b = std::move(spare.back());
     spare.pop_back();
     return b;
@@ -72,7 +77,7 @@ struct Shared {
 };
 
 // Hands a decoded chunk of layer index to the applier, waiting for room.
-Result<void> push_chunk(Shared& shared, size_t index, std::vector<uint8_t> bytes, size_t size) {
+Result<void> push_chunk(Shared& shared, size_t index, Buffer bytes, size_t size) {
   std::unique_lock lock(shared.mu);
   LayerPipe& pipe = shared.layers[index];
   shared.cv.wait(lock, [&] {
@@ -109,10 +114,11 @@ Result<void> decode(ImageSource& source, const image::Descriptor& d, Shared& sha
   dopts.hash_compressed = false;  // the source's verified stream hashes it
   GANTRY_ASSIGN_OR_RETURN(auto tar, image::DecompressingSource::open(counted, dopts));
   for (bool end = false; !end;) {
-    std::vector<uint8_t> buf = shared.take_buffer();
+    Buffer buf = shared.take_buffer();
     size_t filled = 0;
-    while (filled < buf.size()) {
-      GANTRY_ASSIGN_OR_RETURN(size_t n, tar->read(std::span(buf).subspan(filled)));
+    while (filled < kChunkBytes) {
+      GANTRY_ASSIGN_OR_RETURN(size_t n,
+                              tar->read(std::span(buf.get() + filled, kChunkBytes - filled)));
       if (n == 0) {
         end = true;
         break;
@@ -171,7 +177,7 @@ class PipeSource final : public image::Source {
     if (pipe.chunks.empty()) return size_t{0};
     Chunk& c = pipe.chunks.front();
     size_t n = std::min(buf.size(), c.size - offset_);
-    std::memcpy(buf.data(), c.bytes.data() + offset_, n);
+    std::memcpy(buf.data(), c.bytes.get() + offset_, n);
     offset_ += n;
     pipe.queued_bytes -= n;
     if (offset_ == c.size) {
@@ -268,7 +274,9 @@ Result<UnpackReport> unpack_image(ImageSource& source, const fs::path& dir,
                                                    static_cast<uint64_t>(layers[i].size), "pulling")
                          : 0;
   }
-  size_t decoders = std::min(std::max<size_t>(options.transfers, 1), layers.size());
+  // Decoding is CPU work: more decoders than cores only take time from the applier.
+  size_t cores = std::max<size_t>(std::thread::hardware_concurrency(), 2);
+  size_t decoders = std::min({std::max<size_t>(options.transfers, 1), cores, layers.size()});
   std::vector<std::thread> threads;
   for (size_t t = 0; t < decoders; ++t) {
     threads.emplace_back([&] { decoder(source, layers, shared, options); });

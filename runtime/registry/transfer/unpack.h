@@ -1,7 +1,8 @@
 // Unpacking an image from any source (a registry above all) into a new directory, all layers
 // at once:
 //
-//   decoders   up to `transfers` threads; each takes the lowest layer nobody took, streams it
+//   decoders   up to `transfers` threads (at most one per core); each takes the lowest layer nobody
+//   took, streams it
 //              from the source (which verifies the compressed bytes as they pass: one sha256),
 //              inflates it, hashes the tar (the diff_id) and hands the tar on in chunks. So the
 //              costly work of every layer (sha256 twice, inflate) runs side by side.
@@ -10,7 +11,7 @@
 //              only when layer i is complete, so whiteouts and opaque directories of an upper
 //              layer remove what the lower ones wrote, exactly as a serial unpack does.
 //
-// Tars decoded ahead of the applier wait in memory, at most kAheadBytes in all; the layer
+// Tars decoded ahead of the applier wait in memory, at most kAheadBytes (64 MiB) in all; the layer
 // being applied never waits for that budget (its decoder only waits for the applier), so the
 // applier always makes progress and memory stays bounded whatever the image's size.
 //
@@ -34,11 +35,11 @@
 namespace gantry::runtime::registry::transfer {
 
 // Bytes of decoded tar that may wait ahead of the applier, all layers together.
-inline constexpr uint64_t kAheadBytes = 256ull << 20;
+inline constexpr uint64_t kAheadBytes = 64ull << 20;
 
 struct UnpackOptions {
   std::optional<image::Platform> platform;  // unset: current_platform()
-  size_t transfers = kDefaultTransfers;     // layers decoded at once
+  size_t transfers = kDefaultTransfers;     // layers decoded at once (at most one per core)
   image::ApplyOptions apply;
   Progress* progress = nullptr;
 };
