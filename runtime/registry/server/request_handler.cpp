@@ -208,13 +208,15 @@ class ChunkSink {
     if (failed_ || data.empty()) return;
     if (auto w = writer_->write(data); !w) failed_ = w.error();
   }
-  api::RegistryResult<api::UploadStatus> finish() {
+  // completing: the request that brought the chunk also completes the upload
+  // (ChunkWriter::finish_for_completion).
+  api::RegistryResult<api::UploadStatus> finish(bool completing = false) {
     if (failed_) {
       writer_.reset();  // drops the chunk: the session keeps what it had
       return RegistryError(Code::blob_upload_invalid, 500,
                            "storing the chunk: " + failed_->message());
     }
-    return writer_->finish();
+    return completing ? writer_->finish_for_completion() : writer_->finish();
   }
 
  private:
@@ -264,7 +266,7 @@ class CompleteRequest final : public PendingRequest {
  protected:
   HttpResponse answer() override {
     if (sink_) {
-      auto s = sink_->finish();
+      auto s = sink_->finish(/*completing=*/true);
       if (!s) {
         // Any 4xx but 416 fails the upload (spec); a monolithic POST never leaves a session.
         if (s.error().http_status() != 416 || own_session_)

@@ -73,6 +73,10 @@ class ChunkWriter {
   virtual ~ChunkWriter() = default;
   virtual Result<void> write(std::span<const uint8_t> data) = 0;
   virtual api::RegistryResult<api::UploadStatus> finish() = 0;
+  // As finish(), for a chunk that the same request completes at once (PUT ?digest= with a
+  // body, monolithic POST): the new offset is not made durable, since no client is ever told
+  // about it; the completion syncs the data before the blob becomes visible.
+  virtual api::RegistryResult<api::UploadStatus> finish_for_completion() { return finish(); }
 };
 
 struct GcReport {
