@@ -6,7 +6,7 @@
 //   gantry-registry serve --addr HOST:PORT --root DIR [--config FILE] [--htpasswd FILE]
 //       [--tls-cert PEM --tls-key PEM] [--no-delete] [--no-tag-delete] [--gc-interval SECONDS]
 //       [--threads N] [--no-fsync] [--token-realm URL --token-service NAME --token-issuer NAME
-//       --token-key PEM [--token-server]] [--access-log]
+//       --token-key PEM [--token-server [--token-acl FILE]]] [--access-log]
 //   gantry-registry gc --root DIR
 #include <signal.h>
 
@@ -42,7 +42,7 @@ struct Settings {
   uint64_t gc_interval_seconds = 0;
   unsigned threads = 0;
   bool no_fsync = false;
-  std::string token_realm, token_service, token_issuer, token_key;
+  std::string token_realm, token_service, token_issuer, token_key, token_acl;
   bool token_server = false;
   bool access_log = false;
 };
@@ -179,6 +179,7 @@ int serve(const Settings& s) {
   auth_options.token_issuer = s.token_issuer;
   auth_options.token_key = s.token_key;
   auth_options.token_server = s.token_server;
+  auth_options.token_acl = s.token_acl;
   auto auth = server::Authenticator::create(auth_options);
   if (!auth) return log(auth.error().message()), 2;
 
@@ -252,6 +253,9 @@ int main(int argc, char** argv) {
                         "bearer auth: PEM key (private to sign with --token-server)");
   serve_cmd->add_flag("--token-server", s.token_server,
                       "also serve GET /token (checks --htpasswd, signs with --token-key)");
+  serve_cmd->add_option("--token-acl", s.token_acl,
+                        "token server: JSON access rules (account, type, name, actions); "
+                        "without it every authenticated client gets what it asks for");
   serve_cmd->add_flag("--access-log", s.access_log, "log every request on stderr");
 
   CLI::App* gc_cmd = app.add_subcommand("gc", "collect garbage offline");

@@ -125,6 +125,8 @@ bool password_matches(const std::string& password, const std::string& hash) {
 }
 
 Result<std::unique_ptr<Authenticator>> Authenticator::create(const AuthOptions& options) {
+  if (!options.token_acl.empty() && !options.token_server)
+    return Error(ErrorKind::invalid_argument, "--token-acl needs --token-server");
   if (options.htpasswd.empty() && options.token_realm.empty() && !options.token_server)
     return std::unique_ptr<Authenticator>();
   std::unique_ptr<Authenticator> a(new Authenticator(options));
@@ -151,7 +153,88 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(const AuthOptions& 
                    "--token-server needs a private --token-key to sign tokens");
     a->key_ = std::move(*key);
   }
+  if (!options.token_acl.empty()) {
+    std::ifstream in(options.token_acl);
+    if (!in)
+      return Error(ErrorKind::not_found, "cannot read token ACL " + options.token_acl.string());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto rules = parse_token_acl(text.str());
+    if (!rules) return rules.error().with_context(options.token_acl.string());
+    a->acl_ = std::move(*rules);
+  }
   return a;
+}
+
+Result<std::vector<TokenRule>> parse_token_acl(std::string_view json_text) {
+  auto json = nlohmann::json::parse(json_text, nullptr, false);
+  if (!json.is_array())
+    return Error(ErrorKind::invalid_argument, "token ACL: expected a JSON array of rules");
+  std::vector<TokenRule> rules;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const auto& j = json[i];
+    std::string where = "token ACL rule " + std::to_string(i);
+    if (!j.is_object()) return Error(ErrorKind::invalid_argument, where + ": not an object");
+    TokenRule rule;
+    for (const auto& [key, value] : j.items()) {
+      if (key == "account" || key == "type" || key == "name") {
+        if (!value.is_string())
+          return Error(ErrorKind::invalid_argument, where + ": '" + key + "' is not a string");
+        (key == "account" ? rule.account
+         : key == "type"  ? rule.type
+                          : rule.name) = value.get<std::string>();
+      } else if (key == "actions") {
+        if (!value.is_array())
+          return Error(ErrorKind::invalid_argument, where + ": 'actions' is not an array");
+        for (const auto& a : value) {
+          if (!a.is_string())
+            return Error(ErrorKind::invalid_argument, where + ": an action is not a string");
+          std::string action = a.get<std::string>();
+          if (action != "pull" && action != "push" && action != "delete" && action != "*")
+            return Error(ErrorKind::invalid_argument,
+                         where + ": unknown action '" + action + "' (pull, push, delete, *)");
+          rule.actions.push_back(std::move(action));
+        }
+      } else {
+        return Error(ErrorKind::invalid_argument, where + ": unknown key '" + key + "'");
+      }
+    }
+    if (rule.type != "repository" && rule.type != "registry")
+      return Error(ErrorKind::invalid_argument,
+                   where + ": type '" + rule.type + "' (repository or registry)");
+    if (rule.name.empty())
+      return Error(ErrorKind::invalid_argument, where + ": 'name' is missing or empty");
+    if (!j.contains("account"))
+      return Error(ErrorKind::invalid_argument,
+                   where + ": 'account' is missing (a user, \"*\" or \"\" for anonymous)");
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+std::vector<std::string> granted_actions(const std::vector<TokenRule>& rules,
+                                         const std::string& account, const std::string& type,
+                                         const std::string& name,
+                                         const std::vector<std::string>& requested) {
+  auto name_matches = [&](const std::string& pattern) {
+    if (pattern == "*") return true;
+    if (pattern.size() > 1 && pattern.back() == '*')
+      return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+    return pattern == name;
+  };
+  std::vector<std::string> out;
+  for (const auto& want : requested) {
+    bool allowed = false;
+    for (const auto& r : rules) {
+      bool who = r.account == account || (r.account == "*" && !account.empty());
+      if (!who || r.type != type || !name_matches(r.name)) continue;
+      for (const auto& a : r.actions)
+        if (a == "*" || a == want) allowed = true;
+      if (allowed) break;
+    }
+    if (allowed) out.push_back(want);
+  }
+  return out;
 }
 
 std::optional<std::string> Authenticator::basic_user(std::string_view authorization) {
@@ -239,23 +322,24 @@ HttpResponse Authenticator::issue_token(std::string_view authorization, std::str
   if (service && *service != options_.token_service)
     return error_response(
         api::RegistryError(Code::denied, "this token server serves " + options_.token_service));
-  // Authenticated users get every action they ask for; anonymous clients (no htpasswd) too.
+  // Without an access list every client that got here gets what it asks for; with one, what
+  // the rules give its account.
   nlohmann::json access = nlohmann::json::array();
   for (const auto& [k, v] : params) {
     if (k != "scope") continue;
     // scope = type:name:actions, the name may hold ':' (a port) so split at the first and last.
     size_t first = v.find(':'), last = v.rfind(':');
     if (first == std::string::npos || first == last) continue;
-    nlohmann::json actions = nlohmann::json::array();
+    std::vector<std::string> requested;
     std::string_view list = std::string_view(v).substr(last + 1);
     while (!list.empty()) {
       size_t comma = list.find(',');
-      if (!list.substr(0, comma).empty()) actions.push_back(std::string(list.substr(0, comma)));
+      if (!list.substr(0, comma).empty()) requested.emplace_back(list.substr(0, comma));
       list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     }
-    access.push_back({{"type", v.substr(0, first)},
-                      {"name", v.substr(first + 1, last - first - 1)},
-                      {"actions", actions}});
+    std::string type = v.substr(0, first), name = v.substr(first + 1, last - first - 1);
+    if (acl_) requested = granted_actions(*acl_, subject, type, name, requested);
+    access.push_back({{"type", type}, {"name", name}, {"actions", requested}});
   }
   int64_t now = now_seconds();
   unsigned char nonce[12];

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "model/base/result.h"
 #include "runtime/registry/server/http_message.h"
@@ -37,7 +38,32 @@ struct AuthOptions {
   std::filesystem::path token_key;
   bool token_server = false;  // serve GET /token (needs a private token_key)
   std::chrono::seconds token_ttl{300};
+  // The token server's access rules (a JSON file, see TokenRule); empty: every client that
+  // passes the htpasswd check (everyone, when there is no htpasswd) gets what it asks for.
+  std::filesystem::path token_acl;
 };
+
+// One rule of the token server's access list, a JSON array of
+//   {"account": "alice" | "*" (any authenticated user) | "" (anonymous),
+//    "type": "repository" (default) | "registry",
+//    "name": "app" | "team/*" (a prefix) | "*",
+//    "actions": ["pull", "push", "delete"] | ["*"]}
+// A token grants, per requested scope, the requested actions that some rule matching the
+// account, type and name allows; with a list, a scope no rule matches is granted nothing
+// (the token is still issued, as the Docker token protocol says; the registry then answers
+// 401 insufficient_scope).
+struct TokenRule {
+  std::string account;
+  std::string type = "repository";
+  std::string name;
+  std::vector<std::string> actions;
+};
+Result<std::vector<TokenRule>> parse_token_acl(std::string_view json_text);
+// The actions of `requested` that the rules give `account` on type:name.
+std::vector<std::string> granted_actions(const std::vector<TokenRule>& rules,
+                                         const std::string& account, const std::string& type,
+                                         const std::string& name,
+                                         const std::vector<std::string>& requested);
 
 struct Access {
   std::string type = "repository";  // or "registry"
@@ -61,9 +87,9 @@ class Authenticator {
                                     const std::optional<Access>& need);
 
   bool serves_tokens() const { return options_.token_server; }
-  // GET /token?service=&scope=&account=: checks basic credentials against the htpasswd
-  // (anonymous clients get a token with no access when there is no htpasswd) and answers
-  // {"token","access_token","expires_in","issued_at"}.
+  // GET /token?service=&scope=&account=: checks basic credentials against the htpasswd (when
+  // there is one; else the client is anonymous), grants per the access rules (TokenRule) and
+  // answers {"token","access_token","expires_in","issued_at"}.
   HttpResponse issue_token(std::string_view authorization, std::string_view query);
 
  private:
@@ -78,6 +104,7 @@ class Authenticator {
   AuthOptions options_;
   std::map<std::string, std::string> users_;
   std::optional<JwtKey> key_;
+  std::optional<std::vector<TokenRule>> acl_;
   std::mutex mu_;
   std::unordered_set<std::string> verified_;  // Authorization values that passed bcrypt
 };

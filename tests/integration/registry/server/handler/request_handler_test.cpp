@@ -422,4 +422,86 @@ BOOST_AUTO_TEST_CASE(bearer_tokens_from_the_token_server) {
   BOOST_TEST(try_token(claims("someone", "gantry-test", now + 100)) == 401);
 }
 
+BOOST_AUTO_TEST_CASE(token_acl_rules_and_their_errors) {
+  using server::TokenRule;
+  auto rules = server::parse_token_acl(R"([
+    {"account": "alice", "name": "team/*", "actions": ["pull", "push"]},
+    {"account": "*", "name": "public", "actions": ["pull"]},
+    {"account": "", "name": "public", "actions": ["pull"]},
+    {"account": "alice", "type": "registry", "name": "catalog", "actions": ["*"]}
+  ])");
+  BOOST_REQUIRE_MESSAGE(rules.has_value(), (rules ? std::string() : rules.error().to_string()));
+  using V = std::vector<std::string>;
+  auto g = [&](std::string who, std::string type, std::string name, V want) {
+    return server::granted_actions(*rules, who, type, name, want);
+  };
+  BOOST_TEST(g("alice", "repository", "team/app", {"pull", "push", "delete"}) ==
+             V({"pull", "push"}));
+  BOOST_TEST(g("alice", "repository", "teamapp", {"pull"}).empty());  // prefix is "team/"
+  BOOST_TEST(g("bob", "repository", "team/app", {"pull"}).empty());
+  BOOST_TEST(g("bob", "repository", "public", {"pull", "push"}) == V({"pull"}));
+  BOOST_TEST(g("", "repository", "public", {"pull"}) == V({"pull"}));
+  BOOST_TEST(g("", "repository", "team/app", {"pull"}).empty());
+  BOOST_TEST(g("alice", "registry", "catalog", {"*"}) == V({"*"}));
+  BOOST_TEST(g("alice", "repository", "catalog", {"pull"}).empty());  // type matters
+
+  for (const char* bad : {R"({})", R"([{"name": "x", "actions": ["pull"]}])",
+                          R"([{"account": "a", "name": "x", "actions": ["write"]}])",
+                          R"([{"account": "a", "name": "", "actions": ["pull"]}])",
+                          R"([{"account": "a", "name": "x", "type": "blob", "actions": []}])",
+                          R"([{"account": "a", "name": "x", "actions": "pull"}])",
+                          R"([{"account": "a", "name": "x", "colour": "red"}])", "not json"}) {
+    auto r = server::parse_token_acl(bad);
+    BOOST_TEST(!r.has_value(), bad);
+    if (!r) BOOST_TEST(r.error().kind() == gantry::ErrorKind::invalid_argument, bad);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(token_server_grants_only_what_the_acl_allows) {
+  if (!gantry::testing::require_program("htpasswd") || !gantry::testing::require_program("openssl"))
+    return;
+  TempDir dir;
+  std::string key = (dir / "token.pem").string();
+  auto made = sys::run(
+      {"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key}, 30000);
+  BOOST_REQUIRE(made && made->status.success());
+  std::string acl = (dir / "acl.json").string();
+  std::ofstream(acl) << R"([{"account": "alice", "name": "app", "actions": ["pull"]}])";
+  server::AuthOptions o;
+  o.htpasswd = write_htpasswd(dir);
+  o.token_realm = "http://127.0.0.1:1/token";
+  o.token_service = "gantry-test";
+  o.token_issuer = "gantry-issuer";
+  o.token_key = key;
+  o.token_server = true;
+  o.token_acl = acl;
+  auto auth = server::Authenticator::create(o);
+  BOOST_REQUIRE_MESSAGE(auth.has_value(), (auth ? std::string() : auth.error().to_string()));
+  reg::HandlerRegistry r;
+  server::RequestHandler h(r.store(), auth->get());
+
+  auto issued = h.handle({"GET",
+                          "/token?service=gantry-test&scope=repository:app:pull,push"
+                          "&scope=repository:other:pull",
+                          {{"Authorization", basic("alice", "secret")}},
+                          {}});
+  BOOST_REQUIRE_EQUAL(issued.status, 200);
+  std::string bearer = "Bearer " + nlohmann::json::parse(issued.body)["token"].get<std::string>();
+  // pull of app: granted; push of app and anything of other: not.
+  BOOST_TEST(h.handle({"GET", "/v2/app/tags/list", {{"Authorization", bearer}}, {}}).status == 404);
+  BOOST_TEST(h.handle({"POST", "/v2/app/blobs/uploads/", {{"Authorization", bearer}}, {}}).status ==
+             401);
+  BOOST_TEST(h.handle({"GET", "/v2/other/tags/list", {{"Authorization", bearer}}, {}}).status ==
+             401);
+
+  // A broken list or one without a token server is refused when the server starts.
+  std::ofstream(acl) << R"([{"account": "alice", "name": "app", "actions": ["fly"]}])";
+  auto broken = server::Authenticator::create(o);
+  BOOST_TEST(!broken.has_value());
+  if (!broken)
+    BOOST_TEST(broken.error().message().find("unknown action 'fly'") != std::string::npos);
+  o.token_server = false;
+  BOOST_TEST(!server::Authenticator::create(o).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
