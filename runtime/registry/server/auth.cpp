@@ -124,6 +124,17 @@ bool password_matches(const std::string& password, const std::string& hash) {
   return n == hash.size() && CRYPTO_memcmp(out, hash.data(), n) == 0;
 }
 
+namespace {
+// The whole of a small configuration file; not_found naming `what` and the path.
+Result<std::string> read_text_file(const std::filesystem::path& path, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) return Error(ErrorKind::not_found, "cannot read " + what + " " + path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
 Result<std::unique_ptr<Authenticator>> Authenticator::create(const AuthOptions& options) {
   if (!options.token_acl.empty() && !options.token_server)
     return Error(ErrorKind::invalid_argument, "--token-acl needs --token-server");
@@ -131,12 +142,8 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(const AuthOptions& 
     return std::unique_ptr<Authenticator>();
   std::unique_ptr<Authenticator> a(new Authenticator(options));
   if (!options.htpasswd.empty()) {
-    std::ifstream in(options.htpasswd);
-    if (!in)
-      return Error(ErrorKind::not_found, "cannot read htpasswd " + options.htpasswd.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    auto users = parse_htpasswd(text.str());
+    GANTRY_ASSIGN_OR_RETURN(std::string text, read_text_file(options.htpasswd, "htpasswd"));
+    auto users = parse_htpasswd(text);
     if (!users) return users.error().with_context(options.htpasswd.string());
     a->users_ = std::move(*users);
   }
@@ -154,12 +161,8 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(const AuthOptions& 
     a->key_ = std::move(*key);
   }
   if (!options.token_acl.empty()) {
-    std::ifstream in(options.token_acl);
-    if (!in)
-      return Error(ErrorKind::not_found, "cannot read token ACL " + options.token_acl.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    auto rules = parse_token_acl(text.str());
+    GANTRY_ASSIGN_OR_RETURN(std::string text, read_text_file(options.token_acl, "token ACL"));
+    auto rules = parse_token_acl(text);
     if (!rules) return rules.error().with_context(options.token_acl.string());
     a->acl_ = std::move(*rules);
   }

@@ -7,7 +7,6 @@
 // number of cases (default 20).
 #include <boost/test/unit_test.hpp>
 
-#include "runtime/registry/client/remote_registry.h"
 #include "tests/property/registry/http/distribution_departures.h"
 #include "tests/property/registry/http/http_property.h"
 #include "tests/support/registry/registry_process.h"
@@ -24,16 +23,7 @@ BOOST_AUTO_TEST_CASE(model_vs_distribution) {
   auto prog = RegistryProcess::program(RegistryKind::distribution);
   if (!gantry::testing::require(prog.has_value(), "docker-registry is not installed")) return;
   rh::check_model_vs(
-      "distribution",
-      [] {
-        gantry::testing::RegistryProcessOptions options;
-        options.kind = RegistryKind::distribution;
-        auto server = RegistryProcess::start(options);
-        RC_ASSERT(server.has_value());
-        auto remote = runtime::registry::make_remote_registry((*server)->base_url());
-        RC_ASSERT(remote.has_value());
-        return rh::System{std::shared_ptr<RegistryProcess>(std::move(*server)), std::move(*remote)};
-      },
+      "distribution", [] { return rh::start_system(RegistryKind::distribution); },
       rh::distribution_model_options(), rh::distribution_departures(), 20);
 }
 

@@ -6,7 +6,6 @@
 // RC_PARAMS="max_success=<n>" sets the number of cases (default 40).
 #include <boost/test/unit_test.hpp>
 
-#include "runtime/registry/client/remote_registry.h"
 #include "tests/property/registry/http/http_property.h"
 #include "tests/support/registry/registry_process.h"
 #include "tests/support/require.h"
@@ -24,16 +23,7 @@ BOOST_AUTO_TEST_CASE(model_vs_gantry_registry) {
                                 "gantry-registry is not built (set GANTRY_REGISTRY or PATH)"))
     return;
   rh::check_model_vs(
-      "gantry-registry",
-      [] {
-        gantry::testing::RegistryProcessOptions options;
-        options.kind = RegistryKind::gantry;
-        auto server = RegistryProcess::start(options);
-        RC_ASSERT(server.has_value());
-        auto remote = runtime::registry::make_remote_registry((*server)->base_url());
-        RC_ASSERT(remote.has_value());
-        return rh::System{std::shared_ptr<RegistryProcess>(std::move(*server)), std::move(*remote)};
-      },
+      "gantry-registry", [] { return rh::start_system(RegistryKind::gantry); },
       model::registry::ModelRegistryOptions{}, {}, 40);
 }
 

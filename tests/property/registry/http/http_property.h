@@ -21,7 +21,9 @@
 
 #include "model/api/registry.h"
 #include "model/registry/model_registry.h"
+#include "runtime/registry/client/remote_registry.h"
 #include "tests/conformance/registry/registry_ops_gen.h"
+#include "tests/support/registry/registry_process.h"
 
 namespace gantry::testing::registry_http {
 
@@ -85,6 +87,18 @@ struct System {
   std::shared_ptr<void> keep_alive;
   std::unique_ptr<api::Registry> registry;
 };
+
+// A fresh registry of `kind` (started on 127.0.0.1 with empty storage) behind RemoteRegistry,
+// for check_model_vs's make_system.
+inline System start_system(testing::RegistryKind kind) {
+  testing::RegistryProcessOptions options;
+  options.kind = kind;
+  auto server = testing::RegistryProcess::start(options);
+  RC_ASSERT(server.has_value());
+  auto remote = runtime::registry::make_remote_registry((*server)->base_url());
+  RC_ASSERT(remote.has_value());
+  return System{std::shared_ptr<testing::RegistryProcess>(std::move(*server)), std::move(*remote)};
+}
 
 // The property: `cases` sequences (RC_PARAMS max_success/max_size override) from
 // gen_registry_ops(), each on a fresh model and a fresh system from `make_system`.

@@ -348,10 +348,9 @@ BOOST_AUTO_TEST_CASE(basic_auth) {
       200);
 }
 
-BOOST_AUTO_TEST_CASE(bearer_tokens_from_the_token_server) {
-  if (!gantry::testing::require_program("htpasswd") || !gantry::testing::require_program("openssl"))
-    return;
-  TempDir dir;
+// Options of a registry that is its own token server: alice's htpasswd and a fresh P-256 key
+// in dir (at dir/token.pem).
+server::AuthOptions token_server_options(const TempDir& dir) {
   std::string key = (dir / "token.pem").string();
   auto made = sys::run(
       {"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key}, 30000);
@@ -363,6 +362,14 @@ BOOST_AUTO_TEST_CASE(bearer_tokens_from_the_token_server) {
   o.token_issuer = "gantry-issuer";
   o.token_key = key;
   o.token_server = true;
+  return o;
+}
+
+BOOST_AUTO_TEST_CASE(bearer_tokens_from_the_token_server) {
+  if (!gantry::testing::require_program("htpasswd") || !gantry::testing::require_program("openssl"))
+    return;
+  TempDir dir;
+  server::AuthOptions o = token_server_options(dir);
   auto auth = server::Authenticator::create(o);
   BOOST_REQUIRE(auth);
   reg::HandlerRegistry r;
@@ -401,7 +408,7 @@ BOOST_AUTO_TEST_CASE(bearer_tokens_from_the_token_server) {
              401);
 
   // Tokens the registry must refuse: expired, another audience, another issuer, unsigned.
-  auto k = server::JwtKey::load(key);
+  auto k = server::JwtKey::load(o.token_key);
   BOOST_REQUIRE(k);
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
@@ -461,19 +468,9 @@ BOOST_AUTO_TEST_CASE(token_server_grants_only_what_the_acl_allows) {
   if (!gantry::testing::require_program("htpasswd") || !gantry::testing::require_program("openssl"))
     return;
   TempDir dir;
-  std::string key = (dir / "token.pem").string();
-  auto made = sys::run(
-      {"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key}, 30000);
-  BOOST_REQUIRE(made && made->status.success());
+  server::AuthOptions o = token_server_options(dir);
   std::string acl = (dir / "acl.json").string();
   std::ofstream(acl) << R"([{"account": "alice", "name": "app", "actions": ["pull"]}])";
-  server::AuthOptions o;
-  o.htpasswd = write_htpasswd(dir);
-  o.token_realm = "http://127.0.0.1:1/token";
-  o.token_service = "gantry-test";
-  o.token_issuer = "gantry-issuer";
-  o.token_key = key;
-  o.token_server = true;
   o.token_acl = acl;
   auto auth = server::Authenticator::create(o);
   BOOST_REQUIRE_MESSAGE(auth.has_value(), (auth ? std::string() : auth.error().to_string()));
