@@ -28,6 +28,13 @@
 #            REG_CLIENT_PODMAN=0 leaves podman out (its stderr goes to podman.err in the
 #            results); REG_CLIENT_BASELINE=PATH adds a second gantry binary (an older build)
 #            as gantry-base-* to every comparison, for before/after figures in one run.
+#            REG_CLIENT_FS (default ext4): where the unpackers write (containerd's root,
+#            podman's storage, the output directories). `ext4` makes a fresh ext4 with a
+#            journal (mkfs.ext4 defaults, as a Debian install has) on a loop-mounted image under
+#            $LAB; `here` writes into $LAB itself. The root filesystem of the benchmark VMs has
+#            no journal, and there ext4 makes every new inode skip past each inode freed in the
+#            last 60 s of its group (fs/ext4/ialloc.c, recently_deleted): each run's cold start
+#            (rm -rf / rmi) makes the next run's creates quadratic, for every unpacker alike.
 # Raw JSON and the summary: $GANTRY_BENCH_DIR/results/registry-<time>/ (default
 # /var/tmp/gantry-bench); scratch in $GANTRY_BENCH_DIR/registry-lab (removed at the end).
 set -euo pipefail
@@ -45,6 +52,8 @@ BIN=$(cd "$BUILD/bin" 2>/dev/null && pwd || true)
 REGLOAD="$BIN/regload"
 LAB="$OUT/registry-lab"
 IMAGE="$OUT/images/gzip"
+CLIENT_FS=${REG_CLIENT_FS:-ext4}
+CFS="$LAB"  # where the client section's unpackers write (see REG_CLIENT_FS)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench/run_registry.sh: needs root (containerd, podman)" >&2
@@ -66,12 +75,19 @@ cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  release_lab
+}
+# Unmounts what a run (this one or a killed earlier one) left mounted under $LAB, removes it.
+release_lab() {
+  local d
   # podman's overlay driver keeps a private bind mount of its storage.
-  umount "$LAB/podman/root/overlay" 2>/dev/null || true
+  for d in "$LAB/podman/root/overlay" "$LAB/client-fs/podman/root/overlay" "$LAB/client-fs"; do
+    if mountpoint -q "$d" 2>/dev/null; then umount "$d" || true; fi
+  done
   rm -rf "$LAB"
 }
 trap cleanup EXIT
-rm -rf "$LAB"
+release_lab
 mkdir -p "$LAB"
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -251,8 +267,20 @@ section_client() {
   local ref="$src/bench/gzip:v4"
   skopeo copy -q --dest-tls-verify=false "oci:$IMAGE:v4" "docker://$ref" >&2
 
-  # containerd: root, state and socket under $LAB, no CRI.
-  local C="$LAB/containerd"
+  case $CLIENT_FS in
+    ext4)
+      CFS="$LAB/client-fs"
+      mkdir -p "$CFS"
+      truncate -s 8G "$LAB/client-fs.img"
+      mkfs.ext4 -q -F "$LAB/client-fs.img"
+      mount -o loop "$LAB/client-fs.img" "$CFS"
+      echo "- client writes to a fresh ext4 with a journal on a loop device (REG_CLIENT_FS=ext4)" >>"$SUMMARY"
+      ;;
+    here) echo "- client writes to $LAB's filesystem (REG_CLIENT_FS=here): $(findmnt -no FSTYPE,OPTIONS -T "$LAB")" >>"$SUMMARY" ;;
+    *) echo "bench/run_registry.sh: REG_CLIENT_FS is ext4 or here, not '$CLIENT_FS'" >&2; return 2 ;;
+  esac
+  # containerd: root, state and socket under $CFS, no CRI.
+  local C="$CFS/containerd"
   mkdir -p "$C"
   cat >"$C/config.toml" <<CFG
 version = 2
@@ -269,7 +297,7 @@ CFG
   local CTR="ctr --address $C/containerd.sock --namespace bench"
 
   # podman: rootful, storage as flags, the containers.conf of peers.md.
-  local P="$LAB/podman"
+  local P="$CFS/podman"
   mkdir -p "$P"
   cat >"$P/containers.conf" <<CFG
 [containers]
@@ -283,7 +311,7 @@ CFG
   export CONTAINERS_CONF="$P/containers.conf"
   local PODMAN="podman --root $P/root --runroot $P/run --storage-driver overlay"
 
-  local out="$LAB/out"
+  local out="$CFS/out"
   mkdir -p "$out"
   local pull_args=(--runs "$CLIENT_RUNS" --warmup 1
     --prepare "$CTR images rm --sync $ref >/dev/null 2>&1 || true" -n ctr "$CTR images pull --plain-http $ref"

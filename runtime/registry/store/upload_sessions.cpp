@@ -1,5 +1,7 @@
 // Upload sessions: uploads/<id>/{repo,data,offset}. Bytes go to `data` as they arrive and are
-// hashed on the way, so completing a session does not read the blob again; `offset` holds the
+// hashed on the way, so completing a session does not read the blob again (the first MiB of a
+// chunk on the connection's thread, the rest by a hasher thread reading the page cache behind
+// the writes, so that receiving and hashing use two cores); `offset` holds the
 // acknowledged length (data beyond it is a chunk that was never acknowledged, cut on reopen).
 // A completed session's data file is renamed into the content store after its digest and
 // length are verified.
@@ -9,7 +11,10 @@
 
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstdio>
+#include <thread>
+#include <vector>
 
 #include "model/api/registry_names.h"
 #include "runtime/registry/store/store_impl.h"
@@ -53,6 +58,88 @@ Result<void> truncate_to(Session& s, uint64_t size_bytes) {
   return ok();
 }
 
+// Hashes [from, end) of a data file on a thread of its own as the writer advances end: the
+// bytes are read back from the page cache (pread), so the writer's buffer is free as soon as
+// its write returns. The hash belongs to this thread until finish() returns.
+class BackgroundHasher {
+ public:
+  BackgroundHasher(Sha256& hash, int fd, uint64_t from)
+      : hash_(hash), fd_(fd), hashed_(from), available_(from) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~BackgroundHasher() { (void)finish(); }
+  BackgroundHasher(const BackgroundHasher&) = delete;
+  BackgroundHasher& operator=(const BackgroundHasher&) = delete;
+
+  // Bytes up to end are in the file.
+  void advance(uint64_t end) {
+    bool wake;
+    {
+      std::lock_guard l(mu_);
+      available_ = end;
+      wake = waiting_ && available_ - hashed_ >= kBatchBytes;
+    }
+    if (wake) cv_.notify_one();
+  }
+
+  // Waits until every advanced byte is hashed. False when the file could not be read back:
+  // the hash is then incomplete and must not be used.
+  bool finish() {
+    if (thread_.joinable()) {
+      {
+        std::lock_guard l(mu_);
+        stop_ = true;
+      }
+      cv_.notify_one();
+      thread_.join();
+    }
+    return ok_;
+  }
+
+ private:
+  static constexpr uint64_t kBatchBytes = 1 << 20;
+
+  void run() {
+    std::vector<uint8_t> buf(kBatchBytes);
+    for (;;) {
+      uint64_t end;
+      {
+        std::unique_lock l(mu_);
+        waiting_ = true;
+        cv_.wait(l, [&] { return stop_ || available_ - hashed_ >= kBatchBytes; });
+        waiting_ = false;
+        end = available_;
+        if (stop_ && hashed_ == end) return;
+      }
+      uint64_t at = hashed_;
+      while (at < end) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - at));
+        ssize_t n = ::pread(fd_, buf.data(), want, static_cast<off_t>(at));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          ok_ = false;
+          return;
+        }
+        hash_.update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+        at += static_cast<uint64_t>(n);
+      }
+      std::lock_guard l(mu_);
+      hashed_ = at;
+    }
+  }
+
+  Sha256& hash_;
+  int fd_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t hashed_;     // under mu_ (the thread alone writes it)
+  uint64_t available_;  // under mu_
+  bool waiting_ = false;
+  bool stop_ = false;
+  bool ok_ = true;  // written by the thread, read after join
+  std::thread thread_;
+};
+
 class ChunkWriterImpl final : public ChunkWriter {
  public:
   ChunkWriterImpl(StoreImpl& store, std::shared_ptr<Session> s, std::optional<uint64_t> length)
@@ -69,9 +156,16 @@ class ChunkWriterImpl final : public ChunkWriter {
     if (content_length_ && written_ + data.size() > *content_length_)
       return Error(ErrorKind::invalid_argument,
                    "chunk longer than its Content-Length " + std::to_string(*content_length_));
+    if (s_->hash && !hasher_ && written_ + data.size() > kInlineHashBytes) {
+      hasher_.emplace(*s_->hash, s_->data_fd.get(), start_ + written_);
+    }
     GANTRY_TRY_CTX(sys::pwrite_all(s_->data_fd.get(), data, start_ + written_),
                    "write upload " + s_->id);
-    if (s_->hash) s_->hash->update(data);
+    if (hasher_) {
+      hasher_->advance(start_ + written_ + data.size());
+    } else if (s_->hash) {
+      s_->hash->update(data);
+    }
     written_ += data.size();
     // Start the writeback of what arrived so far without waiting for it: the fdatasync that
     // acknowledges the chunk (or the completion) then finds little left to write, and the disk
@@ -89,9 +183,20 @@ class ChunkWriterImpl final : public ChunkWriter {
 
  private:
   static constexpr uint64_t kWritebackBytes = 4 << 20;
+  // Chunks up to this size are hashed on the connection's thread (no thread for small blobs).
+  static constexpr uint64_t kInlineHashBytes = 1 << 20;
+
+  // The session's hash covers what this chunk wrote; reset when that could not be done.
+  void settle_hash() {
+    if (!hasher_) return;
+    bool hashed = hasher_->finish();
+    hasher_.reset();
+    if (!hashed) s_->hash.reset();  // completion then reads the data file once
+  }
 
   RegistryResult<api::UploadStatus> finish_chunk(bool durable) {
     if (done_) return RegistryError(Code::blob_upload_invalid, "chunk already finished");
+    settle_hash();
     std::lock_guard l(s_->mu);
     if (s_->ended) {  // cancelled while this chunk came in
       drop();
@@ -119,6 +224,7 @@ class ChunkWriterImpl final : public ChunkWriter {
   // (a completion then reads the data file once). Caller holds s_->mu.
   void drop() {
     done_ = true;
+    hasher_.reset();  // stops reading before the file is cut
     (void)truncate_to(*s_, start_);
     if (written_ > 0) s_->hash.reset();
     s_->busy = false;
@@ -132,6 +238,7 @@ class ChunkWriterImpl final : public ChunkWriter {
   uint64_t written_ = 0;
   uint64_t flushed_ = 0;  // bytes of this chunk whose writeback was started
   bool done_ = false;
+  std::optional<BackgroundHasher> hasher_;  // owns s_->hash while set
 };
 
 Result<Digest> hash_file(int fd, uint64_t size_bytes) {
