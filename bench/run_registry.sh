@@ -297,7 +297,7 @@ CFG
   local CTR="ctr --address $C/containerd.sock --namespace bench"
 
   # podman: rootful, storage as flags, the containers.conf of peers.md.
-  local P="$CFS/podman"
+  local P="$CFS/podman"  # its runroot stays in $LAB: podman refuses one over 50 characters
   mkdir -p "$P"
   cat >"$P/containers.conf" <<CFG
 [containers]
@@ -309,7 +309,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CFG
   export CONTAINERS_CONF="$P/containers.conf"
-  local PODMAN="podman --root $P/root --runroot $P/run --storage-driver overlay"
+  local PODMAN="podman --root $P/root --runroot $LAB/podman-run --storage-driver overlay"
 
   local out="$CFS/out"
   mkdir -p "$out"
