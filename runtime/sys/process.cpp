@@ -132,6 +132,8 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
 
   if (options.capture_stdout && options.stdout_fd >= 0)
     return Error(ErrorKind::invalid_argument, "spawn: capture_stdout and stdout_fd both given");
+  if (options.capture_stderr && options.stderr_fd >= 0)
+    return Error(ErrorKind::invalid_argument, "spawn: capture_stderr and stderr_fd both given");
   Pipe out, err;
   if (options.capture_stdout) {
     GANTRY_ASSIGN_OR_RETURN(out, make_pipe());
@@ -145,8 +147,9 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   if (pid < 0) return errno_error(errno, "fork for '" + argv[0] + "'");
   if (pid == 0) {
     exec_child(file.c_str(), cargv.data(),
-               options.stdout_fd >= 0 ? options.stdout_fd : out.write.get(), err.write.get(),
-               options.stdin_null, report.write.get());
+               options.stdout_fd >= 0 ? options.stdout_fd : out.write.get(),
+               options.stderr_fd >= 0 ? options.stderr_fd : err.write.get(), options.stdin_null,
+               report.write.get());
   }
   out.write.reset();
   err.write.reset();

@@ -38,6 +38,8 @@ struct SpawnOptions {
   // >= 0: the child's stdout is this descriptor of the caller (dup2'd; capture_stdout must be
   // false). The caller keeps it open and owns it.
   int stdout_fd = -1;
+  // The same for stderr (capture_stderr must be false).
+  int stderr_fd = -1;
 };
 
 // A started child. Destroying it does not kill or reap it; call wait (or kill then wait).

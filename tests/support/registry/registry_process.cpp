@@ -1,6 +1,7 @@
 #include "tests/support/registry/registry_process.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -55,8 +56,13 @@ bool answers_http(const std::string& host_port) {
   return n >= 5 && std::memcmp(buf, "HTTP/", 5) == 0;
 }
 
-// Reads stdout of the child until a line holding "listening on http://" comes (or timeout).
-Result<std::string> read_listen_address(int fd, int timeout_ms) {
+// Reads stdout of the child until a line "listening on http://ADDR" or "listening on
+// https://ADDR" comes (or timeout); the address and whether it is TLS.
+struct ListenAddress {
+  std::string host_port;
+  bool tls = false;
+};
+Result<ListenAddress> read_listen_address(int fd, int timeout_ms) {
   std::string seen;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -71,15 +77,15 @@ Result<std::string> read_listen_address(int fd, int timeout_ms) {
     if (n <= 0)
       return Error(ErrorKind::unavailable, "gantry-registry exited before listening: " + seen);
     seen.append(buf, static_cast<size_t>(n));
-    const std::string key = "listening on http://";
-    auto at = seen.find(key);
-    if (at != std::string::npos) {
+    for (const std::string scheme : {"http", "https"}) {
+      const std::string key = "listening on " + scheme + "://";
+      auto at = seen.find(key);
+      if (at == std::string::npos) continue;
       auto end = seen.find('\n', at);
-      if (end != std::string::npos) {
-        std::string addr = seen.substr(at + key.size(), end - at - key.size());
-        while (!addr.empty() && (addr.back() == '/' || addr.back() == '\r')) addr.pop_back();
-        return addr;
-      }
+      if (end == std::string::npos) break;  // the rest of the line is still to come
+      std::string addr = seen.substr(at + key.size(), end - at - key.size());
+      while (!addr.empty() && (addr.back() == '/' || addr.back() == '\r')) addr.pop_back();
+      return ListenAddress{addr, scheme == "https"};
     }
   }
   return Error(ErrorKind::unavailable, "gantry-registry did not say where it listens: " + seen);
@@ -138,6 +144,12 @@ Result<void> RegistryProcess::launch() {
     out.close();
     if (!out) return Error(ErrorKind::internal, "cannot write " + config.string());
     argv = {prog->string(), "serve", config.string()};
+    // distribution logs every refused request even at level error: to a file, not the test's
+    // output (the file stays in the root for a look after a failure).
+    log_fd_.reset(::open((root_ / "distribution.log").c_str(),
+                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!log_fd_) return errno_error(errno, "open " + (root_ / "distribution.log").string());
+    spawn_options.stderr_fd = log_fd_.get();
   }
   auto child = sys::spawn(argv, spawn_options);
   if (!child) return child.error().with_context("start " + argv[0]);
@@ -149,7 +161,9 @@ Result<void> RegistryProcess::launch() {
       (void)stop(SIGKILL);
       return addr.error();
     }
-    host_port_ = *addr;
+    host_port_ = addr->host_port;
+    // It prints the line once it listens; the readiness probe below speaks plain HTTP.
+    if (addr->tls) return ok();
   }
   if (auto ready = wait_ready(); !ready) {
     (void)stop(SIGKILL);

@@ -4,9 +4,10 @@
 // the same root and port.
 //
 // gantry-registry is started as `gantry-registry serve --addr 127.0.0.1:0 --root DIR ...` and
-// says where it listens in its first line on stdout ("listening on http://127.0.0.1:PORT").
+// says where it listens in its first line on stdout ("listening on http[s]://127.0.0.1:PORT").
 // The distribution registry gets a config file (delete enabled, upload purging off, logs at
-// error level) and a port picked here; it is ready when /v2/ answers.
+// error level, its stderr in ROOT/distribution.log) and a port picked here; it is ready when
+// /v2/ answers.
 #pragma once
 
 #include <sys/types.h>
@@ -29,7 +30,9 @@ struct RegistryProcessOptions {
   std::filesystem::path root;
   // gantry-registry: more flags (--htpasswd FILE, --no-tag-delete, ...).
   std::vector<std::string> extra_args;
-  // distribution: YAML lines added under the top level of its config (e.g. an auth section).
+  // distribution: YAML appended to its config, right after the `http:` section's `addr:` line:
+  // lines indented by two spaces extend `http:` (e.g. `  tls:`), unindented ones add top-level
+  // sections (e.g. `auth:`).
   std::string distribution_config_extra;
   int ready_timeout_ms = 15000;
 };
@@ -68,6 +71,7 @@ class RegistryProcess {
   bool own_root_ = false;
   std::string host_port_;
   runtime::sys::Child child_;
+  runtime::sys::UniqueFd log_fd_;  // distribution's stderr
   bool running_ = false;
 };
 
