@@ -1,5 +1,7 @@
 #include "runtime/registry/transfer/copy.h"
 
+#include <algorithm>
+
 #include <atomic>
 #include <vector>
 
@@ -128,7 +130,15 @@ Result<RawManifest> copy_manifest(ImageSource& source, ImageDestination& destina
   bool changed = false;
   for (const auto& l : m.layers) changed = changed || change_for(l, form) != Change::none;
 
-  GANTRY_TRY(parallel_for(m.layers.size() + 1, options.transfers, [&](size_t i) -> Result<void> {
+  // Largest first: with fewer transfers than blobs, the last one to start is then a small one
+  // (often the config) and does not stretch the copy; index 0 is the config, i the layer i-1.
+  std::vector<size_t> order(m.layers.size() + 1);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto size_of = [&](size_t i) { return i == 0 ? m.config.size : m.layers[i - 1].size; };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return size_of(a) > size_of(b); });
+  GANTRY_TRY(parallel_for(order.size(), options.transfers, [&](size_t k) -> Result<void> {
+    size_t i = order[k];
     const image::Descriptor& d = i == 0 ? m.config : m.layers[i - 1];
     std::string what =
         (i == 0 ? std::string("config ") : "layer " + std::to_string(i) + " ") + d.digest.str();
