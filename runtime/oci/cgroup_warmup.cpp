@@ -176,4 +176,12 @@ void reap_cgroup_warmup(pid_t pid) {
   }
 }
 
+void end_cgroup_warmup(pid_t pid) {
+  if (pid <= 0) return;
+  if (pid == running) running = -1;
+  ::kill(pid, SIGKILL);  // our unreaped child: the pid cannot have been reused
+  while (::waitpid(pid, nullptr, WNOHANG) < 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace gantry::runtime::oci

@@ -37,4 +37,12 @@ void hand_over_cgroup_warmup(pid_t pid);
 // Ends the warmup child (SIGKILL) and reaps it (no-op for pid <= 0).
 void reap_cgroup_warmup(pid_t pid);
 
+// Ends the warmup child (SIGKILL) without waiting for it: reaps it only if it is already gone.
+// A child killed in the middle of its cgroup.procs write still waits out that write's grace
+// period in the kernel (up to a few ms) before it dies, and a start must not wait with it; it
+// never runs a user instruction again, so its stack may be reused at once. Whoever waits for
+// any child (SignalForwarder, a subreaper) or the exit of this process collects it later.
+// No-op for pid <= 0.
+void end_cgroup_warmup(pid_t pid);
+
 }  // namespace gantry::runtime::oci

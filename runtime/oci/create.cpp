@@ -208,7 +208,7 @@ Result<void> create(StateStore& store, const CreateOptions& options) {
     request.callbacks.on_child_started = [&](pid_t pid) -> Result<void> {
       log_debug("create " + options.id + ": init is pid " + std::to_string(pid));
       GANTRY_TRY_CTX(manager->add_process(pid), "place init in its cgroup");
-      reap_cgroup_warmup(std::exchange(warmup, -1));  // placed: no more need for it
+      end_cgroup_warmup(std::exchange(warmup, -1));  // placed: no more need for it
       return ok();
     };
     request.callbacks.on_runtime_hooks = [&](pid_t pid) -> Result<void> {

@@ -26,7 +26,8 @@ Result<int> run(StateStore& store, const RunOptions& options) {
   }
   if (options.detach) return 0;
 
-  GANTRY_ASSIGN_OR_RETURN(Container c, store.load(id));
+  // Only the init's pid is needed: a store without the frozen probe skips the cgroup lookup.
+  GANTRY_ASSIGN_OR_RETURN(Container c, StateStore(store.root()).load(id));
   auto status = forwarder->wait(c.record.init_pid);
   forwarder.reset();
   if (!options.keep) {
