@@ -158,6 +158,11 @@ int listen_fds() {
 }  // namespace
 
 Result<void> create(StateStore& store, const CreateOptions& options) {
+  GANTRY_TRY(create_held(store, options));
+  return ok();
+}
+
+Result<CreatedContainer> create_held(StateStore& store, const CreateOptions& options) {
   pid_t warmup = options.cgroup_warmup_pid;
   struct ReapWarmup {
     pid_t& pid;
@@ -232,7 +237,7 @@ Result<void> create(StateStore& store, const CreateOptions& options) {
     return std::move(r).error();
   }
   log_debug("created " + options.id + " (pid " + std::to_string(init_pid) + ")");
-  return ok();
+  return CreatedContainer{std::move(lock), std::move(record), std::move(spec)};
 }
 
 }  // namespace gantry::runtime::oci

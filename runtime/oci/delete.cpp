@@ -19,8 +19,7 @@ namespace {
 constexpr int kExitTimeoutMs = 10'000;
 
 // Kills the init and everything in the cgroup, and waits for the init to be gone.
-Result<void> kill_everything(const Container& c) {
-  auto manager = manager_for(c.record);
+Result<void> kill_everything(const Container& c, Result<cgroup::Manager>& manager) {
   if (manager) {
     auto r = manager->signal_all(SIGKILL);
     if (!r) log_warning(r.error().with_context("delete " + c.record.id).to_string());
@@ -52,9 +51,10 @@ Result<void> delete_container(StateStore& store, const std::string& id, bool for
   }
   Container& c = held->second;
   if (!force && !api::can_delete(c.state)) return api::illegal_transition("delete", id, c.state);
-  GANTRY_TRY_CTX(kill_everything(c), "delete " + id);
-  c.state = api::ContainerState::stopped;
+  // One lookup of the cgroup (a read of /proc/self/mountinfo) serves the kill and the removal.
   auto manager = manager_for(c.record);
+  GANTRY_TRY_CTX(kill_everything(c, manager), "delete " + id);
+  c.state = api::ContainerState::stopped;
   if (manager) GANTRY_TRY_CTX(manager->destroy(), "delete " + id + ": remove cgroup");
   auto spec = load_stored_spec(store, id);
   if (spec && !spec->hooks.poststop.empty()) {

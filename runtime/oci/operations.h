@@ -40,7 +40,19 @@ struct CreateOptions {
 };
 Result<void> create(StateStore& store, const CreateOptions& options);
 
+// What create leaves to the start half of run: the container, still locked, as create recorded
+// it (state created), and its parsed config. Starting it from here skips what a separate start
+// must redo (lock, state.json, /proc, the freezer, config.json) while the init waits.
+struct CreatedContainer {
+  ContainerLock lock;
+  Record record;
+  spec::Spec spec;
+};
+Result<CreatedContainer> create_held(StateStore& store, const CreateOptions& options);
+
 Result<void> start(StateStore& store, const std::string& id);
+// start of a container create_held just made (the lock still held by created).
+Result<void> start_created(StateStore& store, CreatedContainer& created);
 
 // The spec's state document (ociVersion, id, status, pid, bundle, annotations) plus runc's
 // rootfs, created and owner, which containerd and podman parse.

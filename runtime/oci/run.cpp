@@ -16,19 +16,18 @@ Result<int> run(StateStore& store, const RunOptions& options) {
     // Processes the container leaves behind are reparented to us, not to the host's init.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   }
-  GANTRY_TRY(create(store, options.create));
+  GANTRY_ASSIGN_OR_RETURN(CreatedContainer created, create_held(store, options.create));
   std::optional<SignalForwarder> forwarder;
   if (!options.detach) forwarder.emplace();
-  auto started = start(store, id);
+  auto started = start_created(store, created);
+  created.lock = ContainerLock();  // delete and other invocations may proceed
   if (!started) {
     (void)delete_container(store, id, true);
     return std::move(started).error();
   }
   if (options.detach) return 0;
 
-  // Only the init's pid is needed: a store without the frozen probe skips the cgroup lookup.
-  GANTRY_ASSIGN_OR_RETURN(Container c, StateStore(store.root()).load(id));
-  auto status = forwarder->wait(c.record.init_pid);
+  auto status = forwarder->wait(created.record.init_pid);
   forwarder.reset();
   if (!options.keep) {
     auto r = delete_container(store, id, true);

@@ -8,11 +8,11 @@
 
 namespace gantry::runtime::oci {
 
-Result<void> start(StateStore& store, const std::string& id) {
-  GANTRY_ASSIGN_OR_RETURN(auto held, store.lock_and_load(id));
-  Container& c = held.second;
-  if (!api::can_start(c.state)) return api::illegal_transition("start", id, c.state);
-  GANTRY_ASSIGN_OR_RETURN(spec::Spec spec, load_stored_spec(store, id));
+namespace {
+
+// Releases the init of c (created; its lock held by the caller) and records it running.
+Result<void> release(StateStore& store, Container& c, const spec::Spec& spec) {
+  const std::string& id = c.record.id;
   auto fifo = store.dir(id) / "exec.fifo";
   GANTRY_TRY_CTX(launch::start(fifo, c.record.init_pid), "start " + id);
   std::error_code ignored;
@@ -25,6 +25,25 @@ Result<void> start(StateStore& store, const std::string& id) {
     run_hooks_warn("poststart", spec.hooks.poststart, state_document(c).dump());
   }
   return ok();
+}
+
+}  // namespace
+
+Result<void> start(StateStore& store, const std::string& id) {
+  GANTRY_ASSIGN_OR_RETURN(auto held, store.lock_and_load(id));
+  Container& c = held.second;
+  if (!api::can_start(c.state)) return api::illegal_transition("start", id, c.state);
+  GANTRY_ASSIGN_OR_RETURN(spec::Spec spec, load_stored_spec(store, id));
+  return release(store, c, spec);
+}
+
+Result<void> start_created(StateStore& store, CreatedContainer& created) {
+  // Still locked since create recorded it: nothing else can have changed its state (an init
+  // that died meanwhile is what launch::start reports).
+  Container c;
+  c.record = created.record;
+  c.state = api::ContainerState::created;
+  return release(store, c, created.spec);
 }
 
 }  // namespace gantry::runtime::oci
