@@ -124,7 +124,7 @@ Result<int> exec(StateStore& store, const ExecOptions& o) {
     return ok();
   };
   GANTRY_ASSIGN_OR_RETURN_CTX(pid_t pid, launch::exec(request), "exec in " + o.id);
-  reap_cgroup_warmup(*warmup);  // done with: the process is in the cgroup
+  end_cgroup_warmup(*warmup);  // done with: the process is in the cgroup
   warmup.reset();
   log_debug("exec in " + o.id + ": pid " + std::to_string(pid));
   // From here the container may change state: other invocations may proceed.
