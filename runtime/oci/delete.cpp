@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "runtime/oci/hook_phase.h"
 #include "runtime/oci/logging.h"
@@ -36,6 +37,11 @@ Result<void> kill_everything(const Container& c, Result<cgroup::Manager>& manage
 }  // namespace
 
 Result<void> delete_container(StateStore& store, const std::string& id, bool force) {
+  return delete_container(store, id, force, nullptr);
+}
+
+Result<void> delete_container(StateStore& store, const std::string& id, bool force,
+                              const spec::Spec* known_spec) {
   auto held = store.lock_and_load(id);
   if (!held) {
     if (force && validate_container_id(id)) {
@@ -56,7 +62,12 @@ Result<void> delete_container(StateStore& store, const std::string& id, bool for
   GANTRY_TRY_CTX(kill_everything(c, manager), "delete " + id);
   c.state = api::ContainerState::stopped;
   if (manager) GANTRY_TRY_CTX(manager->destroy(), "delete " + id + ": remove cgroup");
-  auto spec = load_stored_spec(store, id);
+  std::optional<Result<spec::Spec>> loaded;
+  const spec::Spec* spec = known_spec;
+  if (!spec) {
+    loaded = load_stored_spec(store, id);
+    if (*loaded) spec = &**loaded;
+  }
   if (spec && !spec->hooks.poststop.empty()) {
     run_hooks_warn("poststop", spec->hooks.poststop, state_document(c).dump());
   }

@@ -72,6 +72,10 @@ Result<void> kill(StateStore& store, const KillOptions& options);
 // delete: a created or stopped container; with force any (killing every process first). An
 // unknown id is not_found, except with force (success, as runc).
 Result<void> delete_container(StateStore& store, const std::string& id, bool force);
+// The same, with the container's config already at hand (run's): its poststop hooks are taken
+// from known_spec instead of the stored config.json; nullptr reads that.
+Result<void> delete_container(StateStore& store, const std::string& id, bool force,
+                              const spec::Spec* known_spec);
 
 struct RunOptions {
   CreateOptions create;

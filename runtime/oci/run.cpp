@@ -30,7 +30,7 @@ Result<int> run(StateStore& store, const RunOptions& options) {
   auto status = forwarder->wait(created.record.init_pid);
   forwarder.reset();
   if (!options.keep) {
-    auto r = delete_container(store, id, true);
+    auto r = delete_container(store, id, true, &created.spec);
     if (!r) log_warning(r.error().with_context("run: delete after exit").to_string());
   }
   if (!status) return std::move(status).error();
