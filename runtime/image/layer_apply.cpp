@@ -130,6 +130,8 @@ class Applier {
 
   Result<void> whiteout(const std::string& dir, const std::string& name, std::string_view raw);
   Result<void> opaque(const std::string& dir);
+  // Plain format: removes everything below dir (an fd of it) that this layer did not write.
+  Result<void> hide_lower_below(int dfd, const std::string& dir);
   Result<void> regular(struct archive* a, struct archive_entry* e, const std::string& path,
                        std::string_view raw);
   Result<void> directory(struct archive_entry* e, const std::string& path, std::string_view raw);
@@ -595,6 +597,23 @@ Result<void> Applier::hardlink(const std::string& path, std::string_view raw,
   return ok();
 }
 
+// Below an opaque directory nothing of the lower layers shows, at any depth: a directory this
+// layer writes again (or holds entries of) is a new directory, not the lower one merged.
+Result<void> Applier::hide_lower_below(int dfd, const std::string& dir) {
+  GANTRY_ASSIGN_OR_RETURN(auto children, sys::list_dir(dfd));
+  for (const auto& c : children) {
+    std::string p = join(dir, c);
+    if (!layer_paths_.count(p)) {
+      GANTRY_TRY(sys::remove_tree_at(dfd, c));
+      forget_dir_times(p);
+      continue;
+    }
+    UniqueFd sub(openat(dfd, c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (sub) GANTRY_TRY(hide_lower_below(sub.get(), p));  // else not a directory: nothing below
+  }
+  return ok();
+}
+
 Result<void> Applier::finish() {
   if (!overlay()) {
     for (const auto& dir : opaque_dirs_) {
@@ -605,14 +624,7 @@ Result<void> Applier::finish() {
         dfd = std::move(r).value();
       }
       if (!dfd) continue;  // gone, or not a directory: nothing to hide
-      GANTRY_ASSIGN_OR_RETURN_CTX(auto children, sys::list_dir(dfd.get()),
-                                  "opaque directory '" + dir + "'");
-      for (const auto& c : children) {
-        std::string p = join(dir, c);
-        if (layer_paths_.count(p)) continue;
-        GANTRY_TRY_CTX(sys::remove_tree_at(dfd.get(), c), "opaque directory '" + dir + "'");
-        forget_dir_times(p);
-      }
+      GANTRY_TRY_CTX(hide_lower_below(dfd.get(), dir), "opaque directory '" + dir + "'");
     }
   }
   std::vector<std::pair<std::string, int64_t>> dirs(dir_times_.begin(), dir_times_.end());

@@ -367,6 +367,23 @@ BOOST_AUTO_TEST_CASE(opaque_plain_wherever_the_marker_stands) {
   BOOST_TEST(!fs::exists(s.root / "o/.wh..wh..opq"));
 }
 
+// A directory the layer writes again below an opaque directory is a new directory: what the
+// lower held inside it is hidden too, at any depth (found by the union-view property).
+BOOST_AUTO_TEST_CASE(opaque_plain_hides_the_lower_inside_rewritten_directories) {
+  Scratch s;
+  fs::create_directories(s.root / "o/m/n/deep");
+  spit(s.root / "o/m/lowerfile", "x");
+  spit(s.root / "o/m/n/deep/f", "x");
+  Tar t;
+  t.dir("o").opaque("o").dir("o/m").dir("o/m/n").file("o/m/n/upper", "u");
+  auto r = apply_blob(t.bytes(), s.root);
+  BOOST_REQUIRE_MESSAGE(r, err(r));
+  BOOST_TEST(fs::is_directory(s.root / "o/m/n"));
+  BOOST_TEST(slurp(s.root / "o/m/n/upper") == "u");
+  BOOST_TEST(!fs::exists(s.root / "o/m/lowerfile"));
+  BOOST_TEST(!fs::exists(s.root / "o/m/n/deep"));
+}
+
 BOOST_AUTO_TEST_CASE(overlay_format_whiteouts_opaque_and_copy_up) {
   if (!gantry::testing::require_root()) return;
   Scratch s;
