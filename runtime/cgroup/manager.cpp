@@ -99,6 +99,10 @@ Result<void> collect_pids(const fs::path& dir, std::vector<pid_t>& out) {
 
 // rmdir of dir and its sub-cgroups, deepest first. ENOENT is success.
 int remove_cgroup_dir(const fs::path& dir) {
+  // Most cgroups have no child cgroups: try the rmdir first, list the directory only when the
+  // kernel refuses it (EBUSY: children or processes).
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return 0;
+  if (errno != EBUSY && errno != ENOTEMPTY) return errno;
   std::error_code ec;
   std::vector<fs::path> children;
   for (const auto& e : fs::directory_iterator(dir, ec)) {

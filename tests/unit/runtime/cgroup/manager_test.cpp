@@ -134,6 +134,20 @@ BOOST_FIXTURE_TEST_CASE(create_makes_every_directory_and_destroy_removes_them, F
   REQUIRE_OK(m->destroy());  // missing is fine
 }
 
+// Cgroups the container made below its own (as systemd inside it would) go too: the first rmdir
+// is refused, the children are removed depth first, then the directory.
+BOOST_FIXTURE_TEST_CASE(destroy_removes_child_cgroups, Fixture) {
+  if (!root) return;
+  for (const auto& [key, dir] : m->directories()) {
+    std::error_code ec;
+    fs::create_directories(dir / "sub/deeper", ec);
+    BOOST_TEST(!ec, key << " " << ec.message());
+    fs::create_directories(dir / "other", ec);
+  }
+  REQUIRE_OK(m->destroy());
+  for (const auto& [key, dir] : m->directories()) BOOST_TEST(!fs::exists(dir), key);
+}
+
 BOOST_FIXTURE_TEST_CASE(limits_read_back_from_the_files, Fixture) {
   if (!root) return;
   if (m->layout() == cg::Layout::v2) return;  // this machine is hybrid; v2 is tested on files
