@@ -238,10 +238,26 @@ Result<pid_t> read_pid_file(const fs::path& pid_file) {
 
 // Whether pid is the server started for this pid file (its command line names the file), so
 // that a stale pid file never makes us wait for an unrelated process that reused the pid.
+// A process in the middle of an execve (a server that starts through a wrapper execs more than
+// once) shows an empty command line for a moment: look again for up to ~100 ms, unless it is
+// gone or a zombie (whose command line stays empty).
 bool is_server_of(pid_t pid, const fs::path& pid_file) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return cmdline.find(pid_file.string()) != std::string::npos;
+  std::string proc = "/proc/" + std::to_string(pid);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::ifstream in(proc + "/cmdline");
+    if (!in) return false;
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!cmdline.empty()) return cmdline.find(pid_file.string()) != std::string::npos;
+    std::ifstream stat(proc + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    size_t paren = line.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] == 'Z') {
+      return false;
+    }
+    ::usleep(1000);
+  }
+  return false;
 }
 
 }  // namespace
